@@ -1,0 +1,115 @@
+"""Conductance-based leaky integrate-and-fire cells with AMPA, NMDA and GABA_A synapses.
+
+Membrane (Brunel & Wang 2001; Wang 2002; Compte et al. 2000):
+
+    C_m dV/dt = −g_L (V − E_L) − I_AMPA − I_NMDA − I_GABA
+    I_AMPA = (g_ext + g_ampa_rec + g_ampa_lr)(V − E_exc)
+    I_NMDA = g_nmda_rec (V − E_exc) / (1 + [Mg²⁺]/3.57 mM · exp(−0.062 V/mV))   (Jahr & Stevens 1990)
+    I_GABA = (g_gaba_rec + g_inh_ext)(V − E_inh)
+
+Presynaptic gating variables live in the presynaptic cell (they are the same for all its
+targets), incremented at each spike:
+
+    ds_AMPA/dt = −s_AMPA/τ_AMPA                      (+1 per spike)
+    dx/dt = −x/τ_NMDA,rise                           (+1 per spike)
+    ds_NMDA/dt = −s_NMDA/τ_NMDA,decay + α x (1 − s_NMDA)   (saturating)
+    ds_GABA/dt = −s_GABA/τ_GABA                      (+1 per spike, interneurons)
+
+External afferents (background and feature-tuned drive) are Poisson spike trains with one unitary
+conductance g_ext,unit: every step g_ext jumps by g_ext,unit · Poisson((ν_bg + ν_drive)·dt) and
+decays with τ_AMPA — exact for a sum of independent Poisson inputs of equal weight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brian2 import NeuronGroup, ms
+
+from bioattn.config import CellParams, SynapseParams
+
+_MEMBRANE = """
+dv/dt = (-g_L * (v - E_L) - I_ampa - I_nmda - I_gaba) / C_m : volt (unless refractory)
+I_ampa = (g_ext + g_ampa_rec + g_ampa_lr) * (v - E_exc) : amp
+I_nmda = g_nmda_rec * (v - E_exc) / (1 + mg / mg_scale * exp(-mg_slope * v)) : amp
+I_gaba = (g_gaba_rec + g_inh_ext) * (v - E_inh) : amp
+dg_ext/dt = -g_ext / tau_ampa : siemens
+g_ampa_rec : siemens
+g_nmda_rec : siemens
+g_gaba_rec : siemens
+g_ampa_lr : siemens
+g_inh_ext : siemens
+nu_drive : Hz
+theta : 1 (constant)
+g_ext_unit : siemens (shared, constant)
+nu_bg : Hz (shared, constant)
+"""
+
+_EXCITATORY_GATING = """
+ds_ampa/dt = -s_ampa / tau_ampa : 1
+ds_nmda/dt = -s_nmda / tau_nmda_decay + alpha_nmda * x * (1 - s_nmda) : 1
+dx/dt = -x / tau_nmda_rise : 1
+"""
+
+_INHIBITORY_GATING = """
+ds_gaba/dt = -s_gaba / tau_gaba : 1
+"""
+
+#: Every step: Poisson afferent spikes at the background plus drive rate (see module docstring).
+EXTERNAL_INPUT = "g_ext += g_ext_unit * poisson((nu_bg + nu_drive) * dt)"
+
+
+def cell_namespace(cells: CellParams, synapses: SynapseParams) -> dict[str, Any]:
+    """The constants the equations refer to, as an explicit Brian2 namespace."""
+    names = ("C_m", "g_L", "E_L", "V_th", "V_reset")
+    namespace = {name: getattr(cells, name) for name in names}
+    namespace.update(
+        {
+            name: getattr(synapses, name)
+            for name in (
+                "tau_ampa",
+                "tau_nmda_rise",
+                "tau_nmda_decay",
+                "alpha_nmda",
+                "tau_gaba",
+                "E_exc",
+                "E_inh",
+                "mg",
+                "mg_slope",
+                "mg_scale",
+            )
+        }
+    )
+    return namespace
+
+
+def make_population(
+    n: int,
+    excitatory: bool,
+    cells: CellParams,
+    synapses: SynapseParams,
+    name: str,
+    dt: Any = 0.1 * ms,
+) -> NeuronGroup:
+    """A group of ``n`` conductance-based LIF cells (pyramidal if ``excitatory``, else interneurons).
+
+    Spikes increment the cell's own presynaptic gating variables in the reset, so no identity
+    synapses are needed.  Initial voltages are uniform between E_L and V_th (drawn from the
+    simulation's seeded generator).
+    """
+    gating = _EXCITATORY_GATING if excitatory else _INHIBITORY_GATING
+    on_spike = "s_ampa += 1\nx += 1" if excitatory else "s_gaba += 1"
+    group = NeuronGroup(
+        n,
+        _MEMBRANE + gating,
+        threshold="v > V_th",
+        reset=f"v = V_reset\n{on_spike}",
+        refractory=cells.t_ref,
+        method="euler",
+        namespace=cell_namespace(cells, synapses),
+        name=name,
+        dt=dt,
+    )
+    group.v = "E_L + rand() * (V_th - E_L)"
+    group.run_regularly(EXTERNAL_INPUT, dt=dt, name=f"{name}_afferents")
+    return group

@@ -1,0 +1,151 @@
+"""Ring connectivity through Fourier modes: O(N·K) coupling of feature rings inside Brian2.
+
+Feature rings (Compte et al. 2000; Ardid, Wang & Compte 2007) connect neuron j (preferred angle
+θ_j) to neuron i with a weight that depends only on the angle difference, W(θ_i − θ_j).  The
+synaptic input onto i from presynaptic gating variables s_j (AMPA or NMDA) is
+
+    G_i = g · Σ_j W(θ_i − θ_j) s_j.
+
+Dense all-to-all coupling costs N² operations per time step.  Because W is even and periodic,
+
+    W(Δ) = ŵ_0 + Σ_{k≥1} ŵ_k cos(kΔ),     cos(k(θ_i−θ_j)) = cos kθ_i cos kθ_j + sin kθ_i sin kθ_j,
+
+so G_i = g·[ŵ_0 C_0 + Σ_k ŵ_k (cos kθ_i C_k + sin kθ_i S_k)] with the ring's Fourier coefficients
+C_k = Σ_j cos(kθ_j) s_j and S_k = Σ_j sin(kθ_j) s_j.  A :class:`ModeBank` computes these 2K+1
+numbers every step through Brian2 summed variables (N·(2K+1) operations) and a
+:func:`connect_readout` hands them back to any target ring (another (2K+1)·N).  The NMDA
+saturation s ← s + α x (1 − s) is a per-neuron presynaptic variable, as in Brunel & Wang 2001,
+so nothing is lost by the factorisation; the only approximation is truncating the series at K,
+chosen so that the largest kernel error stays below a tolerance (``simulation.kernel_tolerance``).
+Everything stays inside Brian2, so all code-generation targets, ``cpp_standalone`` included, work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from brian2 import NeuronGroup, Synapses
+
+#: Angles per ring used to integrate the kernel's Fourier coefficients (far finer than any ring).
+_QUADRATURE_POINTS = 8192
+
+
+def preferred_angles(n: int) -> np.ndarray:
+    """Evenly spaced preferred angles θ_j = 2πj/n (radians) of an n-neuron ring."""
+    return 2.0 * np.pi * np.arange(n) / n
+
+
+def wrapped_difference(delta: np.ndarray) -> np.ndarray:
+    """Angle difference wrapped into [−π, π)."""
+    return (np.asarray(delta) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def ring_kernel(delta: np.ndarray, sigma: float, j_plus: float | None = None) -> np.ndarray:
+    """Feature-ring connectivity profile W(Δ), normalised to a mean of 1 over the ring.
+
+    With ``j_plus`` (Compte et al. 2000, eq. for W(θ_i − θ_j)):
+        W(Δ) = J⁻ + (J⁺ − J⁻)·exp(−Δ²/2σ²),  J⁻ chosen so that (1/2π)∮W = 1.
+    Without (long-range projections, Ardid et al. 2007): W(Δ) = exp(−Δ²/2σ²) / mean, i.e. a
+    Gaussian whose ring mean is 1, so the projection's total conductance is its g times N.
+    ``sigma`` is in radians.
+    """
+    grid = wrapped_difference(preferred_angles(_QUADRATURE_POINTS))
+    gauss = np.exp(-wrapped_difference(delta) ** 2 / (2.0 * sigma**2))
+    gauss_mean = float(np.mean(np.exp(-(grid**2) / (2.0 * sigma**2))))
+    if j_plus is None:
+        return gauss / gauss_mean
+    j_minus = (1.0 - j_plus * gauss_mean) / (1.0 - gauss_mean)
+    return j_minus + (j_plus - j_minus) * gauss
+
+
+def fourier_coefficients(sigma: float, j_plus: float | None, tolerance: float) -> np.ndarray:
+    """Cosine-series coefficients ŵ_0..ŵ_K of :func:`ring_kernel`, truncated at the smallest K
+    whose reconstruction error max|W − W_K| is below ``tolerance``·max|W|."""
+    grid = preferred_angles(_QUADRATURE_POINTS)
+    kernel = ring_kernel(grid, sigma, j_plus)
+    spectrum = np.fft.rfft(kernel).real / _QUADRATURE_POINTS
+    coefficients = np.concatenate(([spectrum[0]], 2.0 * spectrum[1:]))
+    harmonics = np.cos(np.outer(np.arange(coefficients.size), grid))
+    scale = np.max(np.abs(kernel))
+    partial = np.zeros_like(kernel)
+    for k, coefficient in enumerate(coefficients):
+        partial += coefficient * harmonics[k]
+        if np.max(np.abs(partial - kernel)) <= tolerance * scale:
+            return coefficients[: k + 1]
+    return coefficients
+
+
+def mode_basis(angles: np.ndarray, n_harmonics: int) -> np.ndarray:
+    """Basis functions per neuron, shape (n_neurons, 2K+1): [1, cos θ, sin θ, cos 2θ, sin 2θ, ...]."""
+    k = np.arange(1, n_harmonics + 1)
+    basis = np.empty((angles.size, 2 * n_harmonics + 1))
+    basis[:, 0] = 1.0
+    basis[:, 1::2] = np.cos(np.outer(angles, k))
+    basis[:, 2::2] = np.sin(np.outer(angles, k))
+    return basis
+
+
+def _all_pairs(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays of all-to-all connections, presynaptic-major."""
+    return np.repeat(np.arange(n_pre), n_post), np.tile(np.arange(n_post), n_pre)
+
+
+class ModeBank:
+    """The Fourier coefficients of presynaptic gating variables of a ring, updated every step.
+
+    Parameters
+    ----------
+    source : NeuronGroup
+        The presynaptic ring, its neurons at :func:`preferred_angles`.
+    variables : list of str
+        Presynaptic gating variables (``"s_ampa"``, ``"s_nmda"``); the bank holds ``c_<var>``.
+    n_harmonics : int
+        K: the bank holds modes 0..K (2K+1 numbers per variable).
+    """
+
+    def __init__(self, source: NeuronGroup, variables: list[str], n_harmonics: int, name: str):
+        self.variables = list(variables)
+        self.n_harmonics = int(n_harmonics)
+        n_modes = 2 * self.n_harmonics + 1
+        self.group = NeuronGroup(
+            n_modes, "\n".join(f"c_{v} : 1" for v in self.variables), name=f"{name}_modes"
+        )
+        summed = "\n".join(f"c_{v}_post = b * {v}_pre : 1 (summed)" for v in self.variables)
+        self.forward = Synapses(source, self.group, f"b : 1 (constant)\n{summed}", name=f"{name}_fwd")
+        # Explicit index arrays: their order is known before the run, also in cpp_standalone.
+        pre, post = _all_pairs(len(source), n_modes)
+        self.forward.connect(i=pre, j=post)
+        self.forward.b[:] = mode_basis(preferred_angles(len(source)), self.n_harmonics)[pre, post]
+        self.objects = [self.group, self.forward]
+
+
+def connect_readout(
+    bank: ModeBank,
+    target: NeuronGroup,
+    couplings: dict[str, tuple[str, str]],
+    coefficients: np.ndarray,
+    name: str,
+) -> Synapses:
+    """Deliver Σ_j W(θ_i − θ_j)·s_j, scaled by a conductance, from a mode bank to a target ring.
+
+    ``couplings`` maps a target conductance variable to (bank variable, conductance name): e.g.
+    ``{"g_nmda_rec": ("s_nmda", "g_nmda")}`` adds ``g_nmda_rec = g_nmda·Σ_j W s_nmda_j``.  The
+    conductances are shared constants of the returned Synapses (``syn.g_nmda = 0.7*nS``), so they
+    can be changed between runs.  ``coefficients`` are ŵ_0..ŵ_K of W (:func:`fourier_coefficients`).
+    """
+    n_harmonics = coefficients.size - 1
+    if n_harmonics > bank.n_harmonics:
+        raise ValueError(f"coefficients: kernel needs {n_harmonics} harmonics, bank has {bank.n_harmonics}")
+    n_modes = 2 * n_harmonics + 1
+    params = sorted({g for _, g in couplings.values()})
+    model = "\n".join(
+        ["w : 1 (constant)"]
+        + [f"{g} : siemens (shared, constant)" for g in params]
+        + [f"{target_var}_post = {g} * w * c_{var}_pre : siemens (summed)" for target_var, (var, g) in couplings.items()]
+    )
+    syn = Synapses(bank.group[:n_modes], target, model, name=name)
+    pre, post = _all_pairs(n_modes, len(target))
+    syn.connect(i=pre, j=post)
+    mode_weights = np.repeat(coefficients, 2)[1:]  # ŵ_0, ŵ_1, ŵ_1, ŵ_2, ŵ_2, ...
+    weights = mode_basis(preferred_angles(len(target)), n_harmonics) * mode_weights
+    syn.w[:] = weights[post, pre]
+    return syn

@@ -1,0 +1,135 @@
+"""Machinery shared by the protocols: running seeds, cutting trials, per-condition statistics.
+
+Per condition every protocol reports (sensory pyramidal cells):
+- firing rates and spike counts per trial and neuron;
+- Fano factors of the counts across trials (var/mean);
+- noise correlations (Pearson correlation of trial-to-trial count fluctuations; Cohen & Kohn 2011);
+- the LFP proxy (Σ|I_syn| onto pyramidal cells, Mazzoni et al. 2015), its Welch power spectrum
+  and the gamma-band (30–80 Hz) power.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from bioattn import stats
+from bioattn.config import Model
+from bioattn.errors import BioattnError
+from bioattn.protocols.registry import section_name
+from bioattn.schedule import Schedule
+from bioattn.simulate import SimulationOutput, simulate
+
+#: Gamma band of the LFP proxy (Hz), as fixed by the summary metric names.
+GAMMA_BAND = (30.0, 80.0)
+#: Bin width (s) of the stored population-rate time courses.
+RATE_BIN = 0.01
+
+
+@dataclass
+class RunSettings:
+    seeds: list[int]
+    scale: float
+    target: str
+    progress: bool
+    standalone_dir: Path | None
+
+
+def protocol_params(model: Model, name: str):
+    """The ``[protocol.<name>]`` section of the model, or a clear error if the file lacks it."""
+    key = f"protocol.{section_name(name)}"
+    if key not in model.sections:
+        raise BioattnError(f"model {model.source_path} has no [{key}] section; protocol {name!r} needs it")
+    return model.sections[key]
+
+
+def run_seeds(model: Model, schedule: Schedule, settings: RunSettings) -> list[SimulationOutput]:
+    """Run the schedule once per seed (each seed an independent realisation of all noise)."""
+    outputs = []
+    for k, seed in enumerate(settings.seeds):
+        if settings.progress:
+            sys.stderr.write(
+                f"seed {seed} ({k + 1}/{len(settings.seeds)}): {schedule.duration:.1f} s of "
+                f"biological time, {len(schedule.trials)} trials, target {settings.target}\n"
+            )
+        outputs.append(
+            simulate(
+                model, schedule, seed=seed, target=settings.target, scale=settings.scale,
+                standalone_dir=settings.standalone_dir, progress=settings.progress,
+            )
+        )
+    return outputs
+
+
+def counts_in(outputs: list[SimulationOutput], windows: np.ndarray, area: str = "sensory") -> np.ndarray:
+    """Spike counts, shape (seed, window, neuron), of the pyramidal cells of ``area``."""
+    return np.stack(
+        [
+            stats.spike_counts(
+                getattr(o, f"{area}_t"), getattr(o, f"{area}_i"), getattr(o, f"n_{area}"), windows
+            )
+            for o in outputs
+        ]
+    )
+
+
+def lfp_segments(outputs: list[SimulationOutput], windows: np.ndarray) -> np.ndarray:
+    """LFP proxy cut into equal-length windows, shape (seed, window, sample), in amperes."""
+    dt = outputs[0].lfp_t[1] - outputs[0].lfp_t[0]
+    length = int(round(np.min(windows[:, 1] - windows[:, 0]) / dt))
+    starts = np.round(windows[:, 0] / dt).astype(int)
+    index = starts[:, None] + np.arange(length)[None, :]
+    return np.stack([o.lfp[index] for o in outputs])
+
+
+def lfp_spectrum(segments: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Welch spectrum per segment and its gamma-band power: (freqs, psd[..., f], gamma[...])."""
+    freqs, psd = stats.power_spectrum(segments, 1.0 / dt)
+    return freqs, psd, stats.band_power(freqs, psd, *GAMMA_BAND)
+
+
+def rate_traces(outputs: list[SimulationOutput], starts: np.ndarray, length: float, area: str) -> np.ndarray:
+    """Population rate (Hz per cell) from each trial start, shape (seed, trial, bin)."""
+    n_bins = int(round(length / RATE_BIN))
+    out = np.zeros((len(outputs), starts.size, n_bins))
+    for s, o in enumerate(outputs):
+        windows = np.stack([starts, starts + length], axis=1)
+        times = getattr(o, f"{area}_t")
+        for k, (a, _) in enumerate(windows):
+            sel = times[(times >= a) & (times < a + n_bins * RATE_BIN)]
+            out[s, k] = np.bincount(((sel - a) / RATE_BIN).astype(int), minlength=n_bins)[:n_bins]
+        out[s] /= RATE_BIN * getattr(o, f"n_{area}")
+    return out
+
+
+def spikes_dataset(outputs: list[SimulationOutput]) -> dict[str, xr.DataArray]:
+    """All recorded spikes as flat labelled arrays (time, neuron, seed) per area."""
+    data = {}
+    for area in ("sensory", "pfc"):
+        t = np.concatenate([getattr(o, f"{area}_t") for o in outputs])
+        i = np.concatenate([getattr(o, f"{area}_i") for o in outputs])
+        seed = np.concatenate([np.full(getattr(o, f"{area}_t").size, o.seed) for o in outputs])
+        dim = f"{area}_spike"
+        data[f"{area}_spike_time"] = xr.DataArray(t, dims=dim, attrs={"units": "s"})
+        data[f"{area}_spike_neuron"] = xr.DataArray(i, dims=dim, attrs={"units": "1"})
+        data[f"{area}_spike_seed"] = xr.DataArray(seed, dims=dim, attrs={"units": "1"})
+    return data
+
+
+def fano_and_noise_correlation(counts: np.ndarray) -> tuple[float, float]:
+    """Mean Fano factor and mean noise correlation of counts shaped (condition, trial, neuron).
+
+    Fano factors are averaged over conditions and neurons with a non-zero mean; noise
+    correlations pool the fluctuations of all conditions (each condition's mean removed).
+    """
+    fano = float(np.nanmean(stats.fano_factor(counts, axis=1)))
+    return fano, float(stats.noise_correlation(counts))
+
+
+def angular_distance(a: np.ndarray, b: float) -> np.ndarray:
+    """|a − b| on the circle, in [0, π]."""
+    return np.abs((np.asarray(a) - b + np.pi) % (2 * np.pi) - np.pi)

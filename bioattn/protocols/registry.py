@@ -1,0 +1,53 @@
+"""The protocol registry: ``bioattn run NAME`` looks protocols up here.
+
+A protocol module defines a frozen parameter dataclass (its ``[protocol.<name>]`` section in the
+model file) and a ``run`` function; :func:`register` makes both known to the config parser and
+the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bioattn.config import PROTOCOL_SECTIONS
+from bioattn.errors import BioattnError
+
+
+@dataclass
+class ProtocolResult:
+    """What a protocol hands to the results writer."""
+
+    dataset: Any  # xarray.Dataset
+    summary: dict[str, float]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    description: str
+    params: type
+    run: Callable[..., ProtocolResult]
+
+
+PROTOCOLS: dict[str, Protocol] = {}
+
+
+def register(protocol: Protocol) -> Protocol:
+    PROTOCOLS[protocol.name] = protocol
+    # Model files name protocol sections with underscores: [protocol.feature_attention].
+    PROTOCOL_SECTIONS[section_name(protocol.name)] = protocol.params
+    return protocol
+
+
+def section_name(protocol_name: str) -> str:
+    """``feature-attention`` → ``feature_attention`` (its ``[protocol.*]`` table)."""
+    return protocol_name.replace("-", "_")
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in PROTOCOLS:
+        raise BioattnError(f"unknown protocol {name!r}; expected one of {', '.join(sorted(PROTOCOLS))}")
+    return PROTOCOLS[name]

@@ -1,0 +1,117 @@
+"""Working memory in the PFC ring attractor (Compte, Brunel, Goldman-Rakic & Wang 2000).
+
+Each trial: inter-trial interval → cue (tuned input to PFC at θ_c) → long delay without input →
+erase.  The bump is measured by the first spatial Fourier component of the PFC ring's rates,
+|z| with z = mean_j r_j e^{iθ_j} (Hz), in ``bin`` windows.  ``bump_persistence_s`` is the time
+from cue offset until |z| first falls below ``bump_threshold`` (median over trials and seeds; if
+it never falls, the delay length — a lower bound).  With recurrent NMDA removed
+(``--set pfc.g_nmda_ee="0 nS"``) the bump should not outlast the cue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from bioattn import stats
+from bioattn.config import Model, param
+from bioattn.protocols import common
+from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.schedule import Schedule
+
+NAME = "working-memory"
+
+
+@dataclass(frozen=True)
+class WorkingMemoryParams:
+    cue_angle: float = param("deg")
+    n_trials: int = param("int")
+    n_seeds: int = param("int")
+    t_iti: float = param("s")
+    t_cue: float = param("s", positive=True)
+    t_delay: float = param("s", positive=True)
+    t_erase: float = param("s")
+    bin: float = param("s", positive=True)
+    bump_threshold: float = param("Hz", positive=True)
+
+
+def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir) -> ProtocolResult:
+    p: WorkingMemoryParams = common.protocol_params(model, NAME)
+    n_trials = n_trials or p.n_trials
+    seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
+    schedule = Schedule(float(model["simulation"].schedule_dt))
+    for trial in range(n_trials):
+        schedule.add_trial(
+            {"trial": trial},
+            [
+                ("iti", float(p.t_iti), {}),
+                ("cue", float(p.t_cue), {"cue_angle": p.cue_angle}),
+                ("delay", float(p.t_delay), {}),
+                ("erase", float(p.t_erase), {"erase": True}),
+            ],
+        )
+    outputs = common.run_seeds(model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir))
+
+    bin_s = float(p.bin)
+    span = float(p.t_cue + p.t_delay)
+    n_bins = int(round(span / bin_s))
+    cue_starts = schedule.windows("cue")[:, 0]
+    edges = cue_starts[:, None] + bin_s * np.arange(n_bins)[None, :]
+    windows = np.stack([edges.ravel(), edges.ravel() + bin_s], axis=1)
+    n_pfc = outputs[0].n_pfc
+    angles = 2 * np.pi * np.arange(n_pfc) / n_pfc
+    counts = common.counts_in(outputs, windows, "pfc").reshape(len(seeds), n_trials, n_bins, n_pfc)
+    rates = counts / bin_s
+    amplitude, centre = stats.bump_amplitude(rates.reshape(-1, n_pfc), angles)
+    amplitude = amplitude.reshape(len(seeds), n_trials, n_bins)
+    centre = centre.reshape(len(seeds), n_trials, n_bins)
+    times = (np.arange(n_bins) + 1) * bin_s  # bin ends, from cue onset
+    t_cue_off = float(p.t_cue)
+    persistence = np.array(
+        [[stats.bump_persistence(times, amplitude[s, k], t_cue_off, float(p.bump_threshold))
+          for k in range(n_trials)] for s in range(len(seeds))]
+    )
+    late = times > t_cue_off
+    drift = np.degrees(common.angular_distance(centre[:, :, late][..., -1], p.cue_angle))
+
+    # Sensory-area statistics per epoch (conditions: cue, delay).
+    epoch_counts = np.stack(
+        [common.counts_in(outputs, schedule.windows(label)).reshape(-1, outputs[0].n_sensory)
+         for label in ("cue", "delay")]
+    )
+    fano_nc = [common.fano_and_noise_correlation(epoch_counts[k][None]) for k in range(2)]
+    lfp = common.lfp_segments(outputs, schedule.windows("delay"))
+    freqs, psd, gamma = common.lfp_spectrum(lfp, float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0]))
+
+    dims = ("seed", "trial", "time")
+    data = {
+        "pfc_rates": xr.DataArray(rates, dims=(*dims, "neuron"), attrs={"units": "Hz"}),
+        "bump_amplitude": xr.DataArray(amplitude, dims=dims, attrs={"units": "Hz"}),
+        "bump_centre": xr.DataArray(np.degrees(centre), dims=dims, attrs={"units": "deg"}),
+        "bump_persistence": xr.DataArray(persistence, dims=dims[:2], attrs={"units": "s"}),
+        "delay_lfp_psd": xr.DataArray(psd, dims=("seed", "trial", "frequency"), attrs={"units": "A^2/Hz"}),
+        "delay_gamma_power": xr.DataArray(gamma, dims=("seed", "trial"), attrs={"units": "A^2"}),
+        **common.spikes_dataset(outputs),
+    }
+    coords = {"seed": seeds, "trial": np.arange(n_trials), "time": times, "neuron": np.arange(n_pfc),
+              "frequency": freqs}
+    dataset = xr.Dataset(data, coords=coords, attrs={"protocol": NAME, "model": model.name,
+                                                    "cue_off_s": t_cue_off, "threshold_hz": float(p.bump_threshold)})
+    dataset["time"].attrs["units"] = "s from cue onset"
+    summary = {
+        "bump_persistence_s": float(np.median(persistence)),
+        "bump_persistence_min_s": float(np.min(persistence)),
+        "bump_drift_deg": float(np.median(drift)),
+        "delay_bump_amplitude_hz": float(amplitude[:, :, late].mean()),
+        "fano_sensory_delay": fano_nc[1][0],
+        "noise_corr_sensory_delay": fano_nc[1][1],
+        "gamma_power_delay": float(gamma.mean()),
+    }
+    from bioattn.figures import working_memory_figure
+
+    return ProtocolResult(dataset, summary, {"working_memory": working_memory_figure(dataset, summary)})
+
+
+register(Protocol(NAME, "PFC bump after a transient cue (persistent activity, Compte 2000)", WorkingMemoryParams, run))

@@ -1,0 +1,114 @@
+"""Experiment timelines: epochs of stimulus, cue and PFC erasure, compiled to Brian2 TimedArrays.
+
+A protocol is a sequence of trials; each trial a sequence of epochs (settle, cue, delay, stimulus,
+erase ...).  The whole sequence runs as a single simulation whose inputs follow the schedule, so
+a compiled ``cpp_standalone`` binary runs a full protocol in one go.  Each epoch sets
+
+- the stimulus to sensory cortex: direction θ_s and contrast c (0 = no stimulus);
+- the cue to PFC: direction θ_c, or none;
+- the erase signal to PFC (a global inhibitory input that ends persistent activity at the end of
+  a trial, standing in for the response-related input of Compte et al. 2000).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import TimedArray, second
+
+from bioattn.errors import BioattnError
+
+
+@dataclass(frozen=True)
+class Epoch:
+    label: str
+    start: float  # s
+    duration: float  # s
+    stim_angle: float = 0.0  # rad
+    contrast: float = 0.0
+    cue_angle: float | None = None  # rad, None = no cue
+    erase: bool = False
+
+    @property
+    def stop(self) -> float:
+        return self.start + self.duration
+
+
+@dataclass
+class Trial:
+    """One trial: its condition labels and its epochs (absolute times in s)."""
+
+    index: int
+    condition: dict
+    epochs: list[Epoch] = field(default_factory=list)
+
+    def epoch(self, label: str) -> Epoch:
+        for epoch in self.epochs:
+            if epoch.label == label:
+                return epoch
+        raise KeyError(label)
+
+
+class Schedule:
+    """Trials laid end to end on one clock."""
+
+    def __init__(self, resolution: float):
+        if not resolution > 0:
+            raise BioattnError(f"schedule resolution {resolution!r}: expected a positive time")
+        self.resolution = float(resolution)
+        self.trials: list[Trial] = []
+        self.duration = 0.0
+
+    def add_trial(self, condition: dict, epochs: list[tuple]) -> Trial:
+        """Append a trial. ``epochs`` are ``(label, duration_s, {stim_angle, contrast, cue_angle,
+        erase})`` tuples; durations are rounded to the schedule resolution."""
+        trial = Trial(len(self.trials), dict(condition))
+        for label, duration, settings in epochs:
+            steps = int(round(duration / self.resolution))
+            if steps < 0 or not math.isfinite(duration):
+                raise BioattnError(f"epoch {label!r} duration {duration!r} s: expected >= 0")
+            if steps == 0:
+                continue
+            length = steps * self.resolution
+            trial.epochs.append(Epoch(label, self.duration, length, **settings))
+            self.duration += length
+        self.trials.append(trial)
+        return trial
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.duration / self.resolution))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Per-step inputs: stim_gain, stim_angle, cue_gain, cue_angle, erase."""
+        n = self.n_steps
+        out = {name: np.zeros(n) for name in ("stim_gain", "stim_angle", "cue_gain", "cue_angle", "erase")}
+        for trial in self.trials:
+            for epoch in trial.epochs:
+                a = int(round(epoch.start / self.resolution))
+                b = a + int(round(epoch.duration / self.resolution))
+                out["stim_gain"][a:b] = epoch.contrast
+                out["stim_angle"][a:b] = epoch.stim_angle
+                out["cue_gain"][a:b] = 0.0 if epoch.cue_angle is None else 1.0
+                out["cue_angle"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_angle
+                out["erase"][a:b] = 1.0 if epoch.erase else 0.0
+        return out
+
+    def timed_arrays(self, prefix: str = "") -> dict[str, TimedArray]:
+        """The arrays as Brian2 TimedArrays (dimensionless values, time step = resolution)."""
+        return {
+            name: TimedArray(values, dt=self.resolution * second, name=f"{prefix}{name}")
+            for name, values in self.arrays().items()
+        }
+
+    def windows(self, label: str, offset: float = 0.0, length: float | None = None) -> np.ndarray:
+        """[start, stop) in s of the epoch ``label`` in every trial, from ``offset`` s after its
+        start for ``length`` s (default: to its end)."""
+        rows = []
+        for trial in self.trials:
+            epoch = trial.epoch(label)
+            stop = epoch.stop if length is None else min(epoch.stop, epoch.start + offset + length)
+            rows.append((epoch.start + offset, stop))
+        return np.asarray(rows, dtype=float)
