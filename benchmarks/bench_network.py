@@ -33,6 +33,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import statistics
@@ -102,6 +103,14 @@ def _loop_time(directory: Path) -> float:
         return float("nan")
 
 
+def _spike_digest(*arrays) -> str:
+    """A hash of the recorded spike trains (indices and step-rounded times), to compare runs."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _all_to_all_count(objects) -> int:
     """Synapses in all Synapses objects (every one in this circuit is all-to-all)."""
     from brian2 import Synapses
@@ -146,6 +155,12 @@ def run_bioattn(model, schedule, seed: int, scale: float, directory: Path) -> di
         "device_run_s": out.timings["device_run_s"],
         "n_exc": [out.n_sensory, out.n_pfc],
         "spikes": [int(out.sensory_i.size), int(out.pfc_i.size)],
+        "spike_digest": _spike_digest(
+            out.sensory_i.astype(np.int64),
+            np.round(out.sensory_t * 1e4).astype(np.int64),
+            out.pfc_i.astype(np.int64),
+            np.round(out.pfc_t * 1e4).astype(np.int64),
+        ),
         "lfp_samples": int(out.lfp.size),
         "lfp_mean_nA": float(np.mean(out.lfp) * 1e9) if out.lfp.size else float("nan"),
     }
@@ -388,6 +403,13 @@ def run_bare(model, schedule, seed: int, scale: float, directory: Path) -> dict:
     if counted != _all_to_all_count(objects):
         raise RuntimeError(f"synapse count {counted} != all-to-all {_all_to_all_count(objects)}")
     lfp = np.asarray(monitors["lfp"].lfp[0] / b2.amp)
+    sens, pfc = monitors["sensory_spikes"], monitors["pfc_spikes"]
+    digest = _spike_digest(
+        np.asarray(sens.i[:], dtype=np.int64),
+        np.round(sens.t / b2.second * 1e4).astype(np.int64),
+        np.asarray(pfc.i[:], dtype=np.int64),
+        np.round(pfc.t / b2.second * 1e4).astype(np.int64),
+    )
     return {
         **record,
         "total_s": total,
@@ -400,6 +422,7 @@ def run_bare(model, schedule, seed: int, scale: float, directory: Path) -> dict:
             int(monitors["sensory_spikes"].num_spikes),
             int(monitors["pfc_spikes"].num_spikes),
         ],
+        "spike_digest": digest,
         "lfp_samples": int(lfp.size),
         "lfp_mean_nA": float(np.mean(lfp) * 1e9) if lfp.size else float("nan"),
     }
@@ -472,7 +495,8 @@ def report(results: dict[str, list[dict]]) -> None:
             f"-> {r['n_synapses'] * r['steps_per_s']:.3e} summed-variable synapse updates / sim s"
         )
     header = (
-        f"{'method':8s} {'rep':>3s} {'build s':>8s} {'run s':>7s} {'run s/sim s':>11s} "
+        f"{'method':8s} {'rep':>3s} {'build s':>8s} {'(py setup)':>10s} {'run s':>7s} "
+        f"{'run s/sim s':>11s} "
         f"{'s/1e6 upd':>9s} {'bin ovh s':>9s} {'E rate sens':>11s} {'E rate pfc':>10s} "
         f"{'spikes s/p':>13s}"
     )
@@ -484,7 +508,8 @@ def report(results: dict[str, list[dict]]) -> None:
         upd = r["n_synapses"] * r["steps_per_s"] * r["duration"]
         rs, rp = _rates(r)
         return (
-            f"{method:8s} {rep:>3s} {r['build_s']:8.1f} {r['device_run_s']:7.2f} "
+            f"{method:8s} {rep:>3s} {r['build_s']:8.1f} {r['setup_s']:10.1f} "
+            f"{r['device_run_s']:7.3f} "
             f"{r['device_run_s'] / r['duration']:11.2f} {r['device_run_s'] / upd * 1e6:9.5f} "
             f"{r['binary_overhead_s']:9.2f} {rs:9.2f}Hz {rp:8.2f}Hz "
             f"{r['spikes'][0]:>6d}/{r['spikes'][1]:<6d}"
@@ -498,7 +523,7 @@ def report(results: dict[str, list[dict]]) -> None:
         runs = results[method]
         med = {
             k: statistics.median(r[k] for r in runs)
-            for k in ("build_s", "device_run_s", "binary_overhead_s")
+            for k in ("build_s", "setup_s", "device_run_s", "binary_overhead_s")
         }
         med.update({k: runs[0][k] for k in ("n_synapses", "steps_per_s", "duration")})
         med["spikes"] = [int(statistics.median(r["spikes"][a] for r in runs)) for a in (0, 1)]
@@ -536,6 +561,16 @@ def report(results: dict[str, list[dict]]) -> None:
         a["spikes"] == b["spikes"] for a, b in zip(results["bioattn"], results["bare"], strict=True)
     )
     print(f"spike counts identical for equal seeds: {'yes' if same else 'no'}")
+    same = all(
+        a["spike_digest"] == b["spike_digest"]
+        for a, b in zip(results["bioattn"], results["bare"], strict=True)
+    )
+    print(f"spike trains identical for equal seeds: {'yes' if same else 'no'}")
+    lfp = ", ".join(
+        f"{a['lfp_mean_nA']:.4g}/{b['lfp_mean_nA']:.4g}"
+        for a, b in zip(results["bioattn"], results["bare"], strict=True)
+    )
+    print(f"mean sensory LFP proxy (nA) bioattn/bare per pair: {lfp}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ value and what was expected.  ``--set section.key=value`` overrides are validate
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -261,6 +262,8 @@ def parse_model(data: Mapping[str, Any], origin: str) -> Model:
     _ensure_protocols_registered()
     tables = _section_tables(data)
     meta = tables.pop("meta", {})
+    if not isinstance(meta, dict):
+        raise BioattnError(f"[meta]: expected a table with name and description, got {meta!r}")
     sections, docs = {}, {}
     for section, cls in SECTIONS.items():
         if section not in tables:
@@ -302,7 +305,7 @@ def load_model(model: str | Path | None = None, overrides: Iterable[str] = ()) -
     """Read, validate and override a model file (a path or a name in ``models/``)."""
     path = resolve_model_path(model)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise BioattnError(f"{path}: malformed TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -403,8 +406,8 @@ def _toml_scalar(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_scalar(v) for v in value) + "]"
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    # JSON string escapes are valid TOML basic-string escapes (newlines, quotes, controls).
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def to_toml(model: Model) -> str:

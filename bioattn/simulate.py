@@ -70,6 +70,8 @@ def simulate(
     if standalone:
         directory = Path(standalone_dir or tempfile.mkdtemp(prefix="bioattn_standalone_"))
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
+        # Brian2's default "make -j" starts one compiler per file at once; bound it by the cores.
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
     else:
         b2.set_device("runtime")
         b2.prefs.codegen.target = target

@@ -102,5 +102,6 @@ def parse_angle(raw: object, name: str) -> float:
 
 def format_quantity(value: Quantity, unit_text: str) -> str:
     """Write ``value`` as text in ``unit_text`` so that :func:`parse_quantity` reads it back."""
-    number = float(value / unit_of(unit_text))
+    # 15 significant digits drop float noise (15.000000000000002) and still round-trip exactly
+    number = float(f"{float(value / unit_of(unit_text)):.15g}")
     return f"{number!r} {unit_text}"

@@ -125,7 +125,10 @@ def fano_and_noise_correlation(counts: np.ndarray) -> tuple[float, float]:
 
     Fano factors are averaged over conditions and neurons with a non-zero mean; noise
     correlations pool the fluctuations of all conditions (each condition's mean removed).
+    With a single trial per condition neither is defined: both are NaN.
     """
+    if counts.shape[1] < 2:
+        return float("nan"), float("nan")
     fano = float(np.nanmean(stats.fano_factor(counts, axis=1)))
     return fano, float(stats.noise_correlation(counts))
 

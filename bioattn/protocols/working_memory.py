@@ -58,8 +58,8 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
     span = float(p.t_cue + p.t_delay)
     n_bins = int(round(span / bin_s))
     cue_starts = schedule.windows("cue")[:, 0]
-    edges = cue_starts[:, None] + bin_s * np.arange(n_bins)[None, :]
-    windows = np.stack([edges.ravel(), edges.ravel() + bin_s], axis=1)
+    edges = cue_starts[:, None] + bin_s * np.arange(n_bins + 1)[None, :]
+    windows = np.stack([edges[:, :-1].ravel(), edges[:, 1:].ravel()], axis=1)
     n_pfc = outputs[0].n_pfc
     angles = 2 * np.pi * np.arange(n_pfc) / n_pfc
     counts = common.counts_in(outputs, windows, "pfc").reshape(len(seeds), n_trials, n_bins, n_pfc)

@@ -1,0 +1,324 @@
+"""The ``bioattn`` command line: run a protocol, list protocols and models, show parameters.
+
+::
+
+    bioattn run working-memory --scale 0.25 --seeds 4 --set pfc.g_nmda_ee='0.7 nS'
+    bioattn list
+    bioattn params --model ardid2007
+
+A user's mistake (unknown protocol or parameter, wrong unit, bad option, unreadable model file,
+existing output directory) is reported as one line ``bioattn: error: ...`` on stderr with exit
+code 2, before anything is simulated or written.  Ctrl-C exits with code 130.  Any other
+exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import math
+import numbers
+import os
+import sys
+import time
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from bioattn import config, results
+from bioattn.errors import BioattnError
+from bioattn.protocols.registry import PROTOCOLS, get_protocol, section_name
+from bioattn.simulate import TARGETS, standalone_directory
+
+PROG = "bioattn"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
+DEFAULT_TARGET = "cpp_standalone"
+DEFAULT_RESULTS_DIR = Path("results")
+# Brian2 seeds numpy's generator, which accepts seeds in [0, 2**32).
+MAX_SEED = 2**32 - 1
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors become one-line :class:`BioattnError` messages."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BioattnError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(
+        prog=PROG,
+        description="Spiking Brian2 circuits of selective attention.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {importlib.metadata.version('bioattn')}"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a protocol and save its results directory",
+        description="Run a protocol on a model and write results.nc, config.toml, "
+        "provenance.json, summary.json and figures into one directory.",
+    )
+    run.add_argument("protocol", metavar="PROTOCOL", help="protocol name (see 'bioattn list')")
+    _add_model_arguments(run)
+    run.add_argument("--seed", type=int, default=1, help="first random seed (default: 1)")
+    run.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="K",
+        help="number of seeds, SEED .. SEED+K-1 (default: the model's [protocol.*] n_seeds, or 1)",
+    )
+    run.add_argument(
+        "--trials", type=int, default=None, help="trials per seed (default: the model's n_trials)"
+    )
+    run.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="network size relative to the model's (default: 1.0)",
+    )
+    run.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=DEFAULT_TARGET,
+        help=f"Brian2 code-generation target (default: {DEFAULT_TARGET})",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="results directory (default: results/PROTOCOL-<UTC timestamp>)",
+    )
+    run.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    run.add_argument("--quiet", action="store_true", help="no simulation progress on stderr")
+    run.set_defaults(handler=_command_run)
+
+    listing = commands.add_parser(
+        "list", help="list protocols and model files", description="List protocols and models."
+    )
+    listing.set_defaults(handler=_command_list)
+
+    params = commands.add_parser(
+        "params",
+        help="show every parameter of a model",
+        description="Show every parameter: section.key, value, description, [source].",
+    )
+    _add_model_arguments(params)
+    params.set_defaults(handler=_command_params)
+    return parser
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="FILE_OR_NAME",
+        help=f"model file, or the name of one in models/ (default: {config.DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=None,
+        dest="overrides",
+        metavar="SECTION.KEY=VALUE",
+        help="override a parameter, e.g. --set pfc.g_nmda_ee='0.7 nS' (repeatable)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(arguments)
+        except SystemExit as exc:  # --help and --version exit through argparse
+            return exc.code if isinstance(exc.code, int) else 0
+        return args.handler(args, arguments)
+    except BioattnError as exc:
+        _print_error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Output piped into a program that stopped reading (`bioattn params | head`): stop
+        # quietly, and keep Python from failing again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _print_error(message: str) -> None:
+    one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"{PROG}: error: {one_line}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# bioattn run
+# --------------------------------------------------------------------------------------------
+
+
+def _command_run(args: argparse.Namespace, arguments: list[str]) -> int:
+    protocol = get_protocol(args.protocol)
+    model = _load_model(args.model, args.overrides)
+    protocol_params = model.protocols.get(section_name(protocol.name))
+    # Without --seeds / --trials the model file's [protocol.*] n_seeds / n_trials apply.
+    n_seeds = args.seeds if args.seeds is not None else getattr(protocol_params, "n_seeds", 1)
+    n_trials = (
+        args.trials if args.trials is not None else getattr(protocol_params, "n_trials", None)
+    )
+    seeds = _seed_list(args.seed, n_seeds)
+    _check_run_options(scale=args.scale, n_trials=args.trials)
+    out = args.out if args.out is not None else _default_out(protocol.name)
+    # Both checks come before the simulation, which may take hours.
+    results.check_output_free(out, args.force)
+    _check_output_writable(out)
+
+    standalone_dir = standalone_directory() if args.target == "cpp_standalone" else None
+    start = time.perf_counter()
+    result = protocol.run(
+        model,
+        seeds=seeds,
+        n_trials=n_trials,
+        scale=args.scale,
+        target=args.target,
+        progress=not args.quiet,
+        standalone_dir=standalone_dir,
+    )
+    wall_time_s = time.perf_counter() - start
+
+    record = results.provenance(
+        command_line=[PROG, *arguments],
+        seed=seeds[0],
+        target=args.target,
+        wall_time_s=wall_time_s,
+        extra={
+            "protocol": protocol.name,
+            "scale": args.scale,
+            "seeds": seeds,
+            "n_trials": n_trials,
+            "model": model.name,
+            "model_file": model.source_path,
+            "overrides": list(args.overrides or []),
+        },
+    )
+    results.write_result_dir(
+        out,
+        dataset=result.dataset,
+        config_toml=config.to_toml(model),
+        provenance=record,
+        summary=result.summary,
+        figures=result.figures,
+        force=args.force,
+    )
+    print(f"results written to {out}")
+    for name, value in result.summary.items():
+        print(f"{name} = {_format_value(value)}")
+    return 0
+
+
+def _seed_list(seed: int, n_seeds: int) -> list[int]:
+    """Seeds ``seed .. seed + n_seeds - 1``, each a valid numpy / Brian2 seed."""
+    if seed < 0:
+        raise BioattnError(f"--seed {seed}: expected a whole number >= 0")
+    if n_seeds < 1:
+        raise BioattnError(f"--seeds {n_seeds}: expected a number of seeds >= 1")
+    last = seed + n_seeds - 1
+    if last > MAX_SEED:
+        raise BioattnError(
+            f"--seed {seed} with {n_seeds} seed(s): the last seed {last} exceeds {MAX_SEED}"
+        )
+    return list(range(seed, last + 1))
+
+
+def _check_run_options(*, scale: float, n_trials: int | None) -> None:
+    if not (math.isfinite(scale) and scale > 0):
+        raise BioattnError(f"--scale {scale!r}: expected a finite number > 0")
+    if n_trials is not None and n_trials < 1:
+        raise BioattnError(f"--trials {n_trials}: expected a number of trials >= 1")
+
+
+def _default_out(protocol_name: str) -> Path:
+    # Microseconds keep runs started in the same second (a sweep script) from colliding.
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return DEFAULT_RESULTS_DIR / f"{protocol_name}-{stamp}"
+
+
+def _check_output_writable(out: Path) -> None:
+    """Fail before simulating if the results directory could not be created later."""
+    ancestor = Path(os.path.abspath(out)).parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise BioattnError(f"--out {out}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise BioattnError(f"--out {out}: cannot write in {ancestor} (permission denied)")
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# bioattn list / params
+# --------------------------------------------------------------------------------------------
+
+
+def _command_list(args: argparse.Namespace, arguments: list[str]) -> int:
+    print("protocols:")
+    protocol_rows = [(name, p.description) for name, p in sorted(PROTOCOLS.items())]
+    _print_table(protocol_rows or [("(none registered)", "")], indent="  ")
+    print(f"models ({config.MODELS_DIR}):")
+    model_rows = [
+        (path.stem, _model_description(path)) for path in sorted(config.MODELS_DIR.glob("*.toml"))
+    ]
+    _print_table(model_rows or [("(none)", "")], indent="  ")
+    return 0
+
+
+def _model_description(path: Path) -> str:
+    """The ``[meta] description`` of a model file, or why it cannot be read (listing goes on)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return f"(cannot read: {exc})"
+    meta = data.get("meta")
+    return str(meta.get("description", "")) if isinstance(meta, dict) else ""
+
+
+def _command_params(args: argparse.Namespace, arguments: list[str]) -> int:
+    model = _load_model(args.model, args.overrides)
+    rows = [
+        (name, value, description, f"[{source}]")
+        for name, value, description, source in config.parameter_rows(model)
+    ]
+    _print_table(rows)
+    return 0
+
+
+def _print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:
+    """Rows with every column but the last padded to a common width, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print((indent + "  ".join([*cells, row[-1]])).rstrip())
+
+
+def _load_model(model: str | None, overrides: Sequence[str] | None) -> config.Model:
+    try:
+        return config.load_model(model, overrides or ())
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        raise BioattnError(
+            f"model file {model or config.DEFAULT_MODEL!r} cannot be read ({exc.strerror or exc})"
+        ) from None
