@@ -102,7 +102,7 @@ class AreaParams:
 
 @dataclass(frozen=True)
 class ProjectionParams:
-    """A long-range AMPA projection between rings with a Gaussian profile over feature difference."""
+    """A long-range AMPA projection between rings, Gaussian over the feature difference."""
 
     sigma: float = param("deg", positive=True)
     g_ampa_e: Quantity = param("nS")
@@ -111,7 +111,7 @@ class ProjectionParams:
 
 @dataclass(frozen=True)
 class DriveParams:
-    """Feature-tuned Poisson drive (stimulus or cue): ν = c·(ν_untuned + ν_max·exp(κ(cos(θ−θ_d)−1)))."""
+    """Tuned Poisson drive (stimulus or cue): ν = c·(ν_untuned + ν_max·e^{κ(cos(θ−θ_d)−1)})."""
 
     nu_max_e: Quantity = param("Hz")
     nu_max_i: Quantity = param("Hz")
@@ -158,7 +158,9 @@ class Model:
 
     @property
     def protocols(self) -> Mapping[str, Any]:
-        return {k[len("protocol."):]: v for k, v in self.sections.items() if k.startswith("protocol.")}
+        return {
+            k[len("protocol.") :]: v for k, v in self.sections.items() if k.startswith("protocol.")
+        }
 
     def with_overrides(self, overrides: Iterable[str]) -> Model:
         """A copy with ``section.key=value`` overrides applied and validated."""
@@ -247,8 +249,10 @@ def _section_tables(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
         name = f"{prefix}{key}"
         if name in SECTIONS or name.startswith("protocol.") or name == "meta":
             out[name] = value
-        elif isinstance(value, dict) and any(s.startswith(name + ".") for s in SECTIONS) or (
-            name == "protocol" and isinstance(value, dict)
+        elif (
+            isinstance(value, dict)
+            and any(s.startswith(name + ".") for s in SECTIONS)
+            or (name == "protocol" and isinstance(value, dict))
         ):
             out.update(_section_tables(value, name + "."))
         else:
@@ -271,7 +275,7 @@ def parse_model(data: Mapping[str, Any], origin: str) -> Model:
         sections[section], section_docs = _parse_section(section, cls, tables.pop(section))
         docs.update(section_docs)
     for section, table in tables.items():
-        name = section[len("protocol."):]
+        name = section[len("protocol.") :]
         if name not in PROTOCOL_SECTIONS:
             raise BioattnError(
                 f"[{section}]: unknown protocol section; expected one of "
@@ -297,7 +301,9 @@ def resolve_model_path(model: str | Path | None) -> Path:
         path = MODELS_DIR / f"{model}.toml"
     if not path.is_file():
         names = ", ".join(sorted(p.stem for p in MODELS_DIR.glob("*.toml")))
-        raise BioattnError(f"model file {str(model)!r} not found; expected a TOML file or one of {names}")
+        raise BioattnError(
+            f"model file {str(model)!r} not found; expected a TOML file or one of {names}"
+        )
     return path
 
 
@@ -329,23 +335,30 @@ def _parse_override_value(text: str) -> Any:
 
 
 def apply_overrides(data: dict, overrides: Iterable[str]) -> None:
-    """Apply ``section.key=value`` strings to raw TOML data (in place); the value is TOML or text."""
+    """Apply ``section.key=value`` strings to raw TOML data in place (value: TOML or text)."""
     _ensure_protocols_registered()
     known = set(SECTIONS) | {f"protocol.{p}" for p in PROTOCOL_SECTIONS}
     for item in overrides:
         if "=" not in item:
-            raise BioattnError(f"--set {item!r}: expected section.key=value, e.g. pfc.g_nmda_ee='0.3 nS'")
+            raise BioattnError(
+                f"--set {item!r}: expected section.key=value, e.g. pfc.g_nmda_ee='0.3 nS'"
+            )
         path, text = item.split("=", 1)
         section, _, key = path.strip().rpartition(".")
         if section not in known:
-            raise BioattnError(f"--set {item!r}: unknown section {section!r}; expected one of {', '.join(sorted(known))}")
+            raise BioattnError(
+                f"--set {item!r}: unknown section {section!r}; "
+                f"expected one of {', '.join(sorted(known))}"
+            )
         table: dict = data
         for part in section.split("."):
             table = table.setdefault(part, {})
-        cls = SECTIONS.get(section) or PROTOCOL_SECTIONS[section[len("protocol."):]]
+        cls = SECTIONS.get(section) or PROTOCOL_SECTIONS[section[len("protocol.") :]]
         names = [f.name for f in dataclasses.fields(cls)]
         if key not in names:
-            raise BioattnError(f"--set {item!r}: unknown parameter {path!r}; expected one of {', '.join(names)}")
+            raise BioattnError(
+                f"--set {item!r}: unknown parameter {path!r}; expected one of {', '.join(names)}"
+            )
         value = _parse_override_value(text)
         if isinstance(table.get(key), dict):
             table[key] = {**table[key], "value": value}
@@ -411,7 +424,7 @@ def _toml_scalar(value: Any) -> str:
 
 
 def to_toml(model: Model) -> str:
-    """The fully resolved model as TOML text that :func:`load_model` reads back to an equal model."""
+    """The fully resolved model as TOML text that :func:`load_model` reads back equal."""
     data = to_raw(model)
     lines = ["# Fully resolved bioattn model (every parameter, after overrides).", "[meta]"]
     lines += [f"{k} = {_toml_scalar(v)}" for k, v in data["meta"].items()]

@@ -84,7 +84,10 @@ class Schedule:
     def arrays(self) -> dict[str, np.ndarray]:
         """Per-step inputs: stim_gain, stim_angle, cue_gain, cue_angle, erase."""
         n = self.n_steps
-        out = {name: np.zeros(n) for name in ("stim_gain", "stim_angle", "cue_gain", "cue_angle", "erase")}
+        out = {
+            name: np.zeros(n)
+            for name in ("stim_gain", "stim_angle", "cue_gain", "cue_angle", "erase")
+        }
         for trial in self.trials:
             for epoch in trial.epochs:
                 a = int(round(epoch.start / self.resolution))

@@ -43,7 +43,9 @@ class SimulationOutput:
 
 
 def _progress(elapsed: float, completed: float, start: float, duration: float) -> None:
-    sys.stderr.write(f"\r  simulated {completed * 100:5.1f} % of {duration:.1f} s ({elapsed:.0f} s wall)")
+    sys.stderr.write(
+        f"\r  simulated {completed * 100:5.1f} % of {duration:.1f} s ({elapsed:.0f} s wall)"
+    )
     if completed >= 1.0:
         sys.stderr.write("\n")
     sys.stderr.flush()
@@ -82,8 +84,12 @@ def simulate(
         circuit = build_circuit(model, schedule, scale)
         net = b2.Network(circuit.objects)
         report = _progress if progress else None
-        net.run(schedule.duration * b2.second, report=report if not standalone else ("stderr" if progress else None),
-                report_period=10 * b2.second, namespace={})
+        net.run(
+            schedule.duration * b2.second,
+            report=report if not standalone else ("stderr" if progress else None),
+            report_period=10 * b2.second,
+            namespace={},
+        )
         t_built = time.perf_counter()
         if standalone:
             b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)

@@ -30,7 +30,7 @@ ANGLE_UNITS = {"deg": math.pi / 180.0, "rad": 1.0}
 
 
 def _unit_expression(text: str, name: str, raw: object) -> Quantity | float:
-    """Evaluate a unit expression such as ``nS``, ``/mV`` or ``mV^-1`` in Brian2's unit namespace."""
+    """Evaluate a unit expression (``nS``, ``/mV``, ``mV^-1``) in Brian2's unit namespace."""
     if not text:
         return 1.0
     if not _UNIT_TOKENS.match(text):
@@ -53,7 +53,9 @@ def unit_of(text: str) -> Quantity:
     return unit if isinstance(unit, Quantity) else Quantity(unit)
 
 
-def parse_quantity(raw: object, expected: Quantity, name: str, unit_name: str | None = None) -> Quantity:
+def parse_quantity(
+    raw: object, expected: Quantity, name: str, unit_name: str | None = None
+) -> Quantity:
     """Parse ``raw`` (``"0.3 nS"``) into a Brian2 quantity with the dimensions of ``expected``.
 
     Raises :class:`BioattnError` naming ``name`` when ``raw`` is not text with a number and a unit,
@@ -61,7 +63,9 @@ def parse_quantity(raw: object, expected: Quantity, name: str, unit_name: str | 
     """
     unit_name = unit_name or str(expected)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise BioattnError(f"{name} = {raw!r}: expected a quantity in {unit_name}, e.g. '1 {unit_name}'")
+        raise BioattnError(
+            f"{name} = {raw!r}: expected a quantity in {unit_name}, e.g. '1 {unit_name}'"
+        )
     if isinstance(raw, int | float):
         if get_dimensions(expected).is_dimensionless:
             text_number, unit_text = repr(float(raw)), ""
@@ -73,7 +77,9 @@ def parse_quantity(raw: object, expected: Quantity, name: str, unit_name: str | 
     else:
         match = _NUMBER.match(raw)
         if match is None:
-            raise BioattnError(f"{name} = {raw!r}: expected a number followed by a unit in {unit_name}")
+            raise BioattnError(
+                f"{name} = {raw!r}: expected a number followed by a unit in {unit_name}"
+            )
         text_number, unit_text = match.groups()
     number = float(text_number)
     if not math.isfinite(number):

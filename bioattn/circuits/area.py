@@ -27,7 +27,9 @@ from bioattn.circuits.neurons import make_population
 from bioattn.circuits.ring import ModeBank, connect_readout, fourier_coefficients, preferred_angles
 from bioattn.config import AreaParams, Model
 
-_DRIVE = "nu_drive = {gain}(t) * (nu_untuned + nu_tuned * exp(kappa * (cos(theta - {angle}(t)) - 1)))"
+_DRIVE = (
+    "nu_drive = {gain}(t) * (nu_untuned + nu_tuned * exp(kappa * (cos(theta - {angle}(t)) - 1)))"
+)
 
 
 def scaled_size(n: int, scale: float) -> int:
@@ -86,18 +88,34 @@ def build_area(
     uniform = np.ones(1)
     readouts = {
         "ee": connect_readout(
-            exc_bank, exc, {"g_ampa_rec": ("s_ampa", "g_ampa"), "g_nmda_rec": ("s_nmda", "g_nmda")},
-            recurrent, f"{name}_EE",
+            exc_bank,
+            exc,
+            {"g_ampa_rec": ("s_ampa", "g_ampa"), "g_nmda_rec": ("s_nmda", "g_nmda")},
+            recurrent,
+            f"{name}_EE",
         ),
         "ei": connect_readout(
-            exc_bank, inh, {"g_ampa_rec": ("s_ampa", "g_ampa"), "g_nmda_rec": ("s_nmda", "g_nmda")},
-            uniform, f"{name}_EI",
+            exc_bank,
+            inh,
+            {"g_ampa_rec": ("s_ampa", "g_ampa"), "g_nmda_rec": ("s_nmda", "g_nmda")},
+            uniform,
+            f"{name}_EI",
         ),
-        "ie": connect_readout(inh_bank, exc, {"g_gaba_rec": ("s_gaba", "g_gaba")}, uniform, f"{name}_IE"),
-        "ii": connect_readout(inh_bank, inh, {"g_gaba_rec": ("s_gaba", "g_gaba")}, uniform, f"{name}_II"),
+        "ie": connect_readout(
+            inh_bank, exc, {"g_gaba_rec": ("s_gaba", "g_gaba")}, uniform, f"{name}_IE"
+        ),
+        "ii": connect_readout(
+            inh_bank, inh, {"g_gaba_rec": ("s_gaba", "g_gaba")}, uniform, f"{name}_II"
+        ),
     }
-    readouts["ee"].g_ampa, readouts["ee"].g_nmda = area.g_ampa_ee * e_factor, area.g_nmda_ee * e_factor
-    readouts["ei"].g_ampa, readouts["ei"].g_nmda = area.g_ampa_ei * e_factor, area.g_nmda_ei * e_factor
+    readouts["ee"].g_ampa, readouts["ee"].g_nmda = (
+        area.g_ampa_ee * e_factor,
+        area.g_nmda_ee * e_factor,
+    )
+    readouts["ei"].g_ampa, readouts["ei"].g_nmda = (
+        area.g_ampa_ei * e_factor,
+        area.g_nmda_ei * e_factor,
+    )
     readouts["ie"].g_gaba = area.g_gaba_ie * i_factor
     readouts["ii"].g_gaba = area.g_gaba_ii * i_factor
     objects = [exc, inh, *exc_bank.objects, *inh_bank.objects, *readouts.values()]
@@ -121,9 +139,16 @@ def add_drive(
         (area.inh, drive.nu_max_i, drive.nu_untuned_i),
     ):
         group.namespace.update(
-            {gain_name: gain, angle_name: angle, "nu_tuned": nu_tuned, "nu_untuned": nu_untuned,
-             "kappa": drive.kappa}
+            {
+                gain_name: gain,
+                angle_name: angle,
+                "nu_tuned": nu_tuned,
+                "nu_untuned": nu_untuned,
+                "kappa": drive.kappa,
+            }
         )
         group.run_regularly(
-            _DRIVE.format(gain=gain_name, angle=angle_name), dt=schedule_dt, name=f"{group.name}_drive"
+            _DRIVE.format(gain=gain_name, angle=angle_name),
+            dt=schedule_dt,
+            name=f"{group.name}_drive",
         )

@@ -50,7 +50,11 @@ def _projection(
     out = {}
     for pop, group, g in (("e", target.exc, params.g_ampa_e), ("i", target.inh, params.g_ampa_i)):
         syn = connect_readout(
-            source.exc_bank, group, {"g_ampa_lr": ("s_ampa", "g_ampa")}, coefficients, f"{name}_{pop}"
+            source.exc_bank,
+            group,
+            {"g_ampa_lr": ("s_ampa", "g_ampa")},
+            coefficients,
+            f"{name}_{pop}",
         )
         syn.g_ampa = g * n_ref_ratio
         out[pop] = syn
@@ -64,14 +68,20 @@ def build_circuit(model: Model, schedule: Schedule, scale: float = 1.0) -> Atten
     td, bu = model["topdown"], model["bottomup"]
     td_coef = fourier_coefficients(td.sigma, None, tol)
     bu_coef = fourier_coefficients(bu.sigma, None, tol)
-    sensory = build_area("sensory", model["sensory"], model, scale, extra_harmonics=bu_coef.size - 1)
+    sensory = build_area(
+        "sensory", model["sensory"], model, scale, extra_harmonics=bu_coef.size - 1
+    )
     pfc = build_area("pfc", model["pfc"], model, scale, extra_harmonics=td_coef.size - 1)
 
     inputs = schedule.timed_arrays()
-    add_drive(sensory, model["stimulus"], inputs["stim_gain"], inputs["stim_angle"], sim.schedule_dt)
+    add_drive(
+        sensory, model["stimulus"], inputs["stim_gain"], inputs["stim_angle"], sim.schedule_dt
+    )
     add_drive(pfc, model["cue"], inputs["cue_gain"], inputs["cue_angle"], sim.schedule_dt)
     pfc.exc.namespace.update({"erase_signal": inputs["erase"], "g_erase": model["erase"].g_inh})
-    pfc.exc.run_regularly("g_inh_ext = g_erase * erase_signal(t)", dt=sim.schedule_dt, name="pfc_erase")
+    pfc.exc.run_regularly(
+        "g_inh_ext = g_erase * erase_signal(t)", dt=sim.schedule_dt, name="pfc_erase"
+    )
 
     topdown = _projection(pfc, sensory, td, td_coef, "topdown")
     bottomup = _projection(sensory, pfc, bu, bu_coef, "bottomup")
@@ -87,7 +97,12 @@ def build_circuit(model: Model, schedule: Schedule, scale: float = 1.0) -> Atten
         "lfp": StateMonitor(lfp_group, "lfp", record=0, dt=sim.record_dt, name="lfp_monitor"),
     }
     objects = [
-        *sensory.objects, *pfc.objects, *topdown.values(), *bottomup.values(),
-        lfp_group, lfp_syn, *monitors.values(),
+        *sensory.objects,
+        *pfc.objects,
+        *topdown.values(),
+        *bottomup.values(),
+        lfp_group,
+        lfp_syn,
+        *monitors.values(),
     ]
     return AttentionCircuit(sensory, pfc, topdown, bottomup, lfp_group, monitors, objects)

@@ -4,7 +4,7 @@ Membrane (Brunel & Wang 2001; Wang 2002; Compte et al. 2000):
 
     C_m dV/dt = −g_L (V − E_L) − I_AMPA − I_NMDA − I_GABA
     I_AMPA = (g_ext + g_ampa_rec + g_ampa_lr)(V − E_exc)
-    I_NMDA = g_nmda_rec (V − E_exc) / (1 + [Mg²⁺]/3.57 mM · exp(−0.062 V/mV))   (Jahr & Stevens 1990)
+    I_NMDA = g_nmda_rec (V − E_exc) / (1 + [Mg²⁺]/3.57 mM · exp(−0.062 V/mV))  (Jahr & Stevens)
     I_GABA = (g_gaba_rec + g_inh_ext)(V − E_inh)
 
 Presynaptic gating variables live in the presynaptic cell (they are the same for all its
@@ -91,7 +91,7 @@ def make_population(
     name: str,
     dt: Any = 0.1 * ms,
 ) -> NeuronGroup:
-    """A group of ``n`` conductance-based LIF cells (pyramidal if ``excitatory``, else interneurons).
+    """``n`` conductance-based LIF cells (pyramidal if ``excitatory``, else interneurons).
 
     Spikes increment the cell's own presynaptic gating variables in the reset, so no identity
     synapses are needed.  Initial voltages are uniform between E_L and V_th (drawn from the

@@ -43,7 +43,9 @@ def protocol_params(model: Model, name: str):
     """The ``[protocol.<name>]`` section of the model, or a clear error if the file lacks it."""
     key = f"protocol.{section_name(name)}"
     if key not in model.sections:
-        raise BioattnError(f"model {model.source_path} has no [{key}] section; protocol {name!r} needs it")
+        raise BioattnError(
+            f"model {model.source_path} has no [{key}] section; protocol {name!r} needs it"
+        )
     return model.sections[key]
 
 
@@ -58,14 +60,21 @@ def run_seeds(model: Model, schedule: Schedule, settings: RunSettings) -> list[S
             )
         outputs.append(
             simulate(
-                model, schedule, seed=seed, target=settings.target, scale=settings.scale,
-                standalone_dir=settings.standalone_dir, progress=settings.progress,
+                model,
+                schedule,
+                seed=seed,
+                target=settings.target,
+                scale=settings.scale,
+                standalone_dir=settings.standalone_dir,
+                progress=settings.progress,
             )
         )
     return outputs
 
 
-def counts_in(outputs: list[SimulationOutput], windows: np.ndarray, area: str = "sensory") -> np.ndarray:
+def counts_in(
+    outputs: list[SimulationOutput], windows: np.ndarray, area: str = "sensory"
+) -> np.ndarray:
     """Spike counts, shape (seed, window, neuron), of the pyramidal cells of ``area``."""
     return np.stack(
         [
@@ -92,7 +101,9 @@ def lfp_spectrum(segments: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarra
     return freqs, psd, stats.band_power(freqs, psd, *GAMMA_BAND)
 
 
-def rate_traces(outputs: list[SimulationOutput], starts: np.ndarray, length: float, area: str) -> np.ndarray:
+def rate_traces(
+    outputs: list[SimulationOutput], starts: np.ndarray, length: float, area: str
+) -> np.ndarray:
     """Population rate (Hz per cell) from each trial start, shape (seed, trial, bin)."""
     n_bins = int(round(length / RATE_BIN))
     out = np.zeros((len(outputs), starts.size, n_bins))

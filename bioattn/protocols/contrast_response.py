@@ -40,7 +40,9 @@ class ContrastResponseParams:
     cell_window: float = param("deg", positive=True)
 
 
-def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir) -> ProtocolResult:
+def run(
+    model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
+) -> ProtocolResult:
     p: ContrastResponseParams = common.protocol_params(model, NAME)
     n_trials = n_trials or p.n_trials
     seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
@@ -55,11 +57,17 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
                         ("iti", float(p.t_iti), {}),
                         ("cue", float(p.t_cue), {"cue_angle": p.attend_angle if cued else None}),
                         ("delay", float(p.t_delay), {}),
-                        ("stimulus", float(p.t_stimulus), {"stim_angle": p.attend_angle, "contrast": float(contrast)}),
+                        (
+                            "stimulus",
+                            float(p.t_stimulus),
+                            {"stim_angle": p.attend_angle, "contrast": float(contrast)},
+                        ),
                         ("erase", float(p.t_erase), {"erase": True}),
                     ],
                 )
-    outputs = common.run_seeds(model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir))
+    outputs = common.run_seeds(
+        model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir)
+    )
 
     window = float(p.t_stimulus - p.analysis_offset)
     windows = schedule.windows("stimulus", offset=float(p.analysis_offset))
@@ -82,23 +90,46 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
         "counts": xr.DataArray(counts, dims=dims, attrs={"units": "spikes", "window_s": window}),
         "rates": xr.DataArray(counts / window, dims=dims, attrs={"units": "Hz"}),
         "response": xr.DataArray(response, dims=("cue", "contrast"), attrs={"units": "Hz"}),
-        "naka_rushton": xr.DataArray([[f[k] for k in fit_names] for f in fits], dims=("cue", "fit_parameter")),
+        "naka_rushton": xr.DataArray(
+            [[f[k] for k in fit_names] for f in fits], dims=("cue", "fit_parameter")
+        ),
         "gamma_power": xr.DataArray(gamma, dims=dims[:4], attrs={"units": "A^2"}),
         **common.spikes_dataset(outputs),
     }
-    coords = {"cue": list(CUE_CONDITIONS), "contrast": contrasts, "trial": np.arange(n_trials), "seed": seeds,
-              "neuron": np.arange(n_cells), "fit_parameter": list(fit_names), "frequency": freqs}
+    coords = {
+        "cue": list(CUE_CONDITIONS),
+        "contrast": contrasts,
+        "trial": np.arange(n_trials),
+        "seed": seeds,
+        "neuron": np.arange(n_cells),
+        "fit_parameter": list(fit_names),
+        "frequency": freqs,
+    }
     dataset = xr.Dataset(data, coords=coords, attrs={"protocol": NAME, "model": model.name})
     summary = {
-        "c50_attended": fits[1]["c50"], "c50_unattended": fits[0]["c50"],
-        "rmax_attended": fits[1]["r_max"], "rmax_unattended": fits[0]["r_max"],
-        "fano_attended": variability[1][0], "fano_unattended": variability[0][0],
-        "noise_corr_attended": variability[1][1], "noise_corr_unattended": variability[0][1],
-        "gamma_power_attended": float(gamma[1].mean()), "gamma_power_unattended": float(gamma[0].mean()),
+        "c50_attended": fits[1]["c50"],
+        "c50_unattended": fits[0]["c50"],
+        "rmax_attended": fits[1]["r_max"],
+        "rmax_unattended": fits[0]["r_max"],
+        "fano_attended": variability[1][0],
+        "fano_unattended": variability[0][0],
+        "noise_corr_attended": variability[1][1],
+        "noise_corr_unattended": variability[0][1],
+        "gamma_power_attended": float(gamma[1].mean()),
+        "gamma_power_unattended": float(gamma[0].mean()),
     }
     from bioattn.figures import contrast_response_figure
 
-    return ProtocolResult(dataset, summary, {"contrast_response": contrast_response_figure(dataset, summary)})
+    return ProtocolResult(
+        dataset, summary, {"contrast_response": contrast_response_figure(dataset, summary)}
+    )
 
 
-register(Protocol(NAME, "contrast-response functions, cued vs not, Naka-Rushton fits", ContrastResponseParams, run))
+register(
+    Protocol(
+        NAME,
+        "contrast-response functions, cued vs not, Naka-Rushton fits",
+        ContrastResponseParams,
+        run,
+    )
+)

@@ -67,7 +67,11 @@ def build_schedule(p: FeatureAttentionParams, resolution: float, n_trials: int) 
                         ("iti", float(p.t_iti), {}),
                         ("cue", float(p.t_cue), {"cue_angle": cue}),
                         ("delay", float(p.t_delay), {}),
-                        ("stimulus", float(p.t_stimulus), {"stim_angle": float(direction), "contrast": p.contrast}),
+                        (
+                            "stimulus",
+                            float(p.t_stimulus),
+                            {"stim_angle": float(direction), "contrast": p.contrast},
+                        ),
                         ("erase", float(p.t_erase), {"erase": True}),
                     ],
                 )
@@ -75,7 +79,11 @@ def build_schedule(p: FeatureAttentionParams, resolution: float, n_trials: int) 
 
 
 def analyse(
-    counts: np.ndarray, window: float, angles: np.ndarray, directions: np.ndarray, p: FeatureAttentionParams
+    counts: np.ndarray,
+    window: float,
+    angles: np.ndarray,
+    directions: np.ndarray,
+    p: FeatureAttentionParams,
 ) -> dict[str, np.ndarray | float]:
     """Attention metrics from counts shaped (cue, direction, trial·seed, neuron)."""
     rates = counts / window
@@ -116,7 +124,9 @@ def analyse(
     }
 
 
-def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir) -> ProtocolResult:
+def run(
+    model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
+) -> ProtocolResult:
     p: FeatureAttentionParams = common.protocol_params(model, NAME)
     n_trials = n_trials or p.n_trials
     seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
@@ -145,7 +155,8 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
     trial_length = schedule.trials[0].epochs[-1].stop - starts[0]
     traces = {
         area: common.rate_traces(outputs, starts, trial_length, area)
-        .reshape(len(seeds), n_trials, n_dirs, 2, -1).transpose(3, 2, 1, 0, 4)
+        .reshape(len(seeds), n_trials, n_dirs, 2, -1)
+        .transpose(3, 2, 1, 0, 4)
         for area in ("sensory", "pfc")
     }
 
@@ -168,7 +179,9 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
         "fsg_index": xr.DataArray(result["fsg"], dims="offset", attrs={"units": "1"}),
         "gamma_power": xr.DataArray(gamma, dims=dims5[:4], attrs={"units": "A^2"}),
         "lfp_psd": xr.DataArray(psd, dims=(*dims5[:4], "frequency"), attrs={"units": "A^2/Hz"}),
-        "sensory_rate": xr.DataArray(traces["sensory"], dims=(*dims5[:4], "time"), attrs={"units": "Hz"}),
+        "sensory_rate": xr.DataArray(
+            traces["sensory"], dims=(*dims5[:4], "time"), attrs={"units": "Hz"}
+        ),
         "pfc_rate": xr.DataArray(traces["pfc"], dims=(*dims5[:4], "time"), attrs={"units": "Hz"}),
         **common.spikes_dataset(outputs),
     }
@@ -178,15 +191,30 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
     summary = {
         key: result[key]
         for key in (
-            "gain_pref", "width_ratio", "fsg_pref", "fsg_antipref", "fano_attended",
-            "fano_unattended", "noise_corr_attended", "noise_corr_unattended",
+            "gain_pref",
+            "width_ratio",
+            "fsg_pref",
+            "fsg_antipref",
+            "fano_attended",
+            "fano_unattended",
+            "noise_corr_attended",
+            "noise_corr_unattended",
         )
     }
     summary["gamma_power_attended"] = float(gamma[1].mean())
     summary["gamma_power_unattended"] = float(gamma[0].mean())
     from bioattn.figures import feature_attention_figure
 
-    return ProtocolResult(dataset, summary, {"feature_attention": feature_attention_figure(dataset, summary)})
+    return ProtocolResult(
+        dataset, summary, {"feature_attention": feature_attention_figure(dataset, summary)}
+    )
 
 
-register(Protocol(NAME, "tuning curves with and without a PFC feature cue (gain, width, FSG)", FeatureAttentionParams, run))
+register(
+    Protocol(
+        NAME,
+        "tuning curves with and without a PFC feature cue (gain, width, FSG)",
+        FeatureAttentionParams,
+        run,
+    )
+)

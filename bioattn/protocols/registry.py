@@ -49,5 +49,7 @@ def section_name(protocol_name: str) -> str:
 
 def get_protocol(name: str) -> Protocol:
     if name not in PROTOCOLS:
-        raise BioattnError(f"unknown protocol {name!r}; expected one of {', '.join(sorted(PROTOCOLS))}")
+        raise BioattnError(
+            f"unknown protocol {name!r}; expected one of {', '.join(sorted(PROTOCOLS))}"
+        )
     return PROTOCOLS[name]

@@ -37,7 +37,9 @@ class WorkingMemoryParams:
     bump_threshold: float = param("Hz", positive=True)
 
 
-def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir) -> ProtocolResult:
+def run(
+    model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
+) -> ProtocolResult:
     p: WorkingMemoryParams = common.protocol_params(model, NAME)
     n_trials = n_trials or p.n_trials
     seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
@@ -52,7 +54,9 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
                 ("erase", float(p.t_erase), {"erase": True}),
             ],
         )
-    outputs = common.run_seeds(model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir))
+    outputs = common.run_seeds(
+        model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir)
+    )
 
     bin_s = float(p.bin)
     span = float(p.t_cue + p.t_delay)
@@ -70,16 +74,23 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
     times = (np.arange(n_bins) + 1) * bin_s  # bin ends, from cue onset
     t_cue_off = float(p.t_cue)
     persistence = np.array(
-        [[stats.bump_persistence(times, amplitude[s, k], t_cue_off, float(p.bump_threshold))
-          for k in range(n_trials)] for s in range(len(seeds))]
+        [
+            [
+                stats.bump_persistence(times, amplitude[s, k], t_cue_off, float(p.bump_threshold))
+                for k in range(n_trials)
+            ]
+            for s in range(len(seeds))
+        ]
     )
     late = times > t_cue_off
     drift = np.degrees(common.angular_distance(centre[:, :, late][..., -1], p.cue_angle))
 
     # Sensory-area statistics per epoch (conditions: cue, delay).
     epoch_counts = np.stack(
-        [common.counts_in(outputs, schedule.windows(label)).reshape(-1, outputs[0].n_sensory)
-         for label in ("cue", "delay")]
+        [
+            common.counts_in(outputs, schedule.windows(label)).reshape(-1, outputs[0].n_sensory)
+            for label in ("cue", "delay")
+        ]
     )
     fano_nc = [common.fano_and_noise_correlation(epoch_counts[k][None]) for k in range(2)]
     lfp = common.lfp_segments(outputs, schedule.windows("delay"))
@@ -91,14 +102,29 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
         "bump_amplitude": xr.DataArray(amplitude, dims=dims, attrs={"units": "Hz"}),
         "bump_centre": xr.DataArray(np.degrees(centre), dims=dims, attrs={"units": "deg"}),
         "bump_persistence": xr.DataArray(persistence, dims=dims[:2], attrs={"units": "s"}),
-        "delay_lfp_psd": xr.DataArray(psd, dims=("seed", "trial", "frequency"), attrs={"units": "A^2/Hz"}),
+        "delay_lfp_psd": xr.DataArray(
+            psd, dims=("seed", "trial", "frequency"), attrs={"units": "A^2/Hz"}
+        ),
         "delay_gamma_power": xr.DataArray(gamma, dims=("seed", "trial"), attrs={"units": "A^2"}),
         **common.spikes_dataset(outputs),
     }
-    coords = {"seed": seeds, "trial": np.arange(n_trials), "time": times, "neuron": np.arange(n_pfc),
-              "frequency": freqs}
-    dataset = xr.Dataset(data, coords=coords, attrs={"protocol": NAME, "model": model.name,
-                                                    "cue_off_s": t_cue_off, "threshold_hz": float(p.bump_threshold)})
+    coords = {
+        "seed": seeds,
+        "trial": np.arange(n_trials),
+        "time": times,
+        "neuron": np.arange(n_pfc),
+        "frequency": freqs,
+    }
+    dataset = xr.Dataset(
+        data,
+        coords=coords,
+        attrs={
+            "protocol": NAME,
+            "model": model.name,
+            "cue_off_s": t_cue_off,
+            "threshold_hz": float(p.bump_threshold),
+        },
+    )
     dataset["time"].attrs["units"] = "s from cue onset"
     summary = {
         "bump_persistence_s": float(np.median(persistence)),
@@ -111,7 +137,16 @@ def run(model: Model, *, seeds, n_trials, scale, target, progress, standalone_di
     }
     from bioattn.figures import working_memory_figure
 
-    return ProtocolResult(dataset, summary, {"working_memory": working_memory_figure(dataset, summary)})
+    return ProtocolResult(
+        dataset, summary, {"working_memory": working_memory_figure(dataset, summary)}
+    )
 
 
-register(Protocol(NAME, "PFC bump after a transient cue (persistent activity, Compte 2000)", WorkingMemoryParams, run))
+register(
+    Protocol(
+        NAME,
+        "PFC bump after a transient cue (persistent activity, Compte 2000)",
+        WorkingMemoryParams,
+        run,
+    )
+)
