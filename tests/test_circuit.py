@@ -1,0 +1,118 @@
+"""The spiking circuit itself: kernels, reproducibility, working memory, top-down tuning.
+
+Simulations run the real circuit, scaled down (``SCALE``), with the cpp_standalone target in one
+standalone directory per test session (recompiling only what changed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bioattn.circuits.ring import fourier_coefficients, preferred_angles, ring_kernel
+from bioattn.config import load_model
+from bioattn.schedule import Schedule
+from bioattn.simulate import simulate
+
+SCALE = 0.25
+
+
+# ------------------------------------------------------------------------------------------
+# Kernels (no simulation)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sigma_deg", "j_plus"), [(14.4, 1.62), (72.0, None), (36.0, None)])
+def test_ring_kernel_has_mean_one_and_truncation_meets_tolerance(sigma_deg, j_plus):
+    sigma = np.radians(sigma_deg)
+    grid = preferred_angles(4096)
+    kernel = ring_kernel(grid, sigma, j_plus)
+    assert np.mean(kernel) == pytest.approx(1.0, abs=1e-9)
+    coefficients = fourier_coefficients(sigma, j_plus, 1e-3)
+    k = np.arange(coefficients.size)
+    rebuilt = np.cos(np.outer(grid, k)) @ coefficients
+    assert np.max(np.abs(rebuilt - kernel)) <= 1e-3 * np.max(kernel)
+
+
+def test_topdown_kernel_is_tuned_not_flat():
+    """The public port's bug (widths read as radians) makes this ratio ≈ 1; ours must be large."""
+    model = load_model()
+    sigma = model["topdown"].sigma
+    assert sigma == pytest.approx(np.radians(72.0))
+    kernel = ring_kernel(np.array([0.0, np.pi]), sigma)
+    assert kernel[0] / kernel[1] > 10.0  # peak-to-trough of the PFC→MT profile
+
+
+def test_mode_coupling_equals_dense_convolution():
+    """Σ_j W(θ_i−θ_j) s_j from the truncated Fourier modes matches the dense sum."""
+    rng = np.random.default_rng(0)
+    n = 256
+    angles = preferred_angles(n)
+    s = rng.random(n)
+    sigma, j_plus = np.radians(14.4), 1.62
+    dense = ring_kernel(angles[:, None] - angles[None, :], sigma, j_plus) @ s
+    coefficients = fourier_coefficients(sigma, j_plus, 1e-3)
+    k = np.arange(coefficients.size)
+    c = np.cos(np.outer(angles, k)).T @ s
+    d = np.sin(np.outer(angles, k)).T @ s
+    modes = np.cos(np.outer(angles, k)) @ (coefficients * c) + np.sin(np.outer(angles, k)) @ (
+        coefficients * d
+    )
+    assert np.max(np.abs(modes - dense)) <= 2e-3 * np.max(np.abs(dense))
+
+
+# ------------------------------------------------------------------------------------------
+# Simulations
+# ------------------------------------------------------------------------------------------
+
+
+def _cue_delay_schedule(model, t_delay: float) -> Schedule:
+    schedule = Schedule(float(model["simulation"].schedule_dt))
+    schedule.add_trial(
+        {},
+        [
+            ("settle", 0.2, {}),
+            ("cue", 0.25, {"cue_angle": np.pi}),
+            ("delay", t_delay, {}),
+        ],
+    )
+    return schedule
+
+
+@pytest.fixture(scope="module")
+def short_runs(standalone_dir):
+    model = load_model()
+    schedule = _cue_delay_schedule(model, 0.25)
+    kwargs = {
+        "target": "cpp_standalone",
+        "scale": SCALE,
+        "standalone_dir": standalone_dir,
+        "progress": False,
+    }
+    return [simulate(model, schedule, seed=seed, **kwargs) for seed in (7, 7, 8)]
+
+
+def test_same_seed_same_target_gives_identical_spikes(short_runs):
+    a, b, _ = short_runs
+    assert a.sensory_t.size > 1000 and a.pfc_t.size > 100
+    np.testing.assert_array_equal(a.sensory_t, b.sensory_t)
+    np.testing.assert_array_equal(a.sensory_i, b.sensory_i)
+    np.testing.assert_array_equal(a.pfc_t, b.pfc_t)
+    np.testing.assert_array_equal(a.pfc_i, b.pfc_i)
+    np.testing.assert_array_equal(a.lfp, b.lfp)
+
+
+def test_different_seeds_give_different_spikes(short_runs):
+    a, _, c = short_runs
+    same_length = a.sensory_t.size == c.sensory_t.size
+    assert not (same_length and np.array_equal(a.sensory_t, c.sensory_t))
+
+
+def test_rates_are_physiological(short_runs):
+    """Spontaneous MT ≈ 5–20 Hz (Albright 1984: MT baseline ~10 Hz); PFC quiet before the cue."""
+    out = short_runs[0]
+    settle = out.sensory_t < 0.2
+    sensory_rate = settle.sum() / (0.2 * out.n_sensory)
+    pfc_rate = (out.pfc_t < 0.2).sum() / (0.2 * out.n_pfc)
+    assert 3.0 < sensory_rate < 25.0
+    assert pfc_rate < 3.0
