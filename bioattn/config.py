@@ -121,6 +121,15 @@ class DriveParams:
 
 
 @dataclass(frozen=True)
+class StimulusParams(DriveParams):
+    """The stimulus drive, whose gain follows the feedforward contrast response
+    c^n (1 + c50^n) / (c^n + c50^n) (Naka–Rushton, normalised to 1 at full contrast)."""
+
+    contrast_exponent: float = param("float", positive=True)
+    contrast_c50: float = param("float", positive=True)
+
+
+@dataclass(frozen=True)
 class EraseParams:
     g_inh: Quantity = param("nS")
 
@@ -134,7 +143,7 @@ SECTIONS: dict[str, type] = {
     "pfc": AreaParams,
     "topdown": ProjectionParams,
     "bottomup": ProjectionParams,
-    "stimulus": DriveParams,
+    "stimulus": StimulusParams,
     "cue": DriveParams,
     "erase": EraseParams,
 }

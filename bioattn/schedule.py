@@ -13,6 +13,7 @@ a compiled ``cpp_standalone`` binary runs a full protocol in one go.  Each epoch
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,10 +100,18 @@ class Schedule:
                 out["erase"][a:b] = 1.0 if epoch.erase else 0.0
         return out
 
-    def timed_arrays(self, prefix: str = "") -> dict[str, TimedArray]:
-        """The arrays as Brian2 TimedArrays (dimensionless values, time step = resolution)."""
+    def timed_arrays(
+        self, transforms: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None
+    ) -> dict[str, TimedArray]:
+        """The arrays as Brian2 TimedArrays (dimensionless values, time step = resolution),
+        each passed through ``transforms[name]`` where given."""
+        transforms = transforms or {}
         return {
-            name: TimedArray(values, dt=self.resolution * second, name=f"{prefix}{name}")
+            name: TimedArray(
+                transforms.get(name, np.asarray)(values),
+                dt=self.resolution * second,
+                name=f"schedule_{name}",
+            )
             for name, values in self.arrays().items()
         }
 

@@ -80,3 +80,25 @@ def test_bump_persists_after_the_cue(working_memory):
 
 def test_bump_is_lost_without_recurrent_nmda(working_memory):
     assert working_memory["no_nmda"].summary["bump_persistence_s"] < 0.3
+
+
+def test_contrast_response_saturates_and_attention_raises_it(standalone_dir):
+    result = _run("contrast-response", standalone_dir, n_trials=1)
+    response = result.dataset["response"]  # (cue, contrast), Hz
+    for cue in ("uncued", "cued"):
+        rates = response.sel(cue=cue).values
+        assert np.all(np.diff(rates) > -2.0), rates  # rises with contrast (up to noise)
+        assert rates[-1] > 2.5 * rates[0]
+        fit = dict(
+            zip(
+                result.dataset["fit_parameter"].values,
+                result.dataset["naka_rushton"].sel(cue=cue).values,
+                strict=True,
+            )
+        )
+        assert fit["r2"] > 0.9
+        assert 0.05 < fit["c50"] < 0.6  # saturates within the tested range
+    s = result.summary
+    assert s["rmax_attended"] + response.sel(cue="cued").values[0] > (
+        s["rmax_unattended"] + response.sel(cue="uncued").values[0]
+    )

@@ -21,14 +21,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses
 
 from bioattn.circuits.area import RingArea, add_drive, build_area
 from bioattn.circuits.ring import connect_readout, fourier_coefficients
-from bioattn.config import Model, ProjectionParams
+from bioattn.config import Model, ProjectionParams, StimulusParams
 from bioattn.schedule import Schedule
 
 _LFP = "lfp_post = abs(I_ampa_pre) + abs(I_nmda_pre) + abs(I_gaba_pre) : amp (summed)"
+
+
+def feedforward_contrast_gain(contrast: np.ndarray, stimulus: StimulusParams) -> np.ndarray:
+    """Gain of the stimulus drive at ``contrast``: the afferent (LGN/V1) contrast response
+
+        g(c) = cⁿ (1 + c50ⁿ) / (cⁿ + c50ⁿ),   g(0) = 0, g(1) = 1,
+
+    a Naka–Rushton function (Albrecht & Hamilton 1982) normalised so ``nu_max`` is the rate at
+    full contrast.  Without it the afferent rate, and so the sensory response, would grow
+    linearly with contrast and never saturate.
+    """
+    n, c50 = stimulus.contrast_exponent, stimulus.contrast_c50
+    c = np.clip(np.asarray(contrast, dtype=float), 0.0, None) ** n
+    return c * (1.0 + c50**n) / (c + c50**n)
 
 
 @dataclass
@@ -73,7 +88,8 @@ def build_circuit(model: Model, schedule: Schedule, scale: float = 1.0) -> Atten
     )
     pfc = build_area("pfc", model["pfc"], model, scale, extra_harmonics=td_coef.size - 1)
 
-    inputs = schedule.timed_arrays()
+    stimulus = model["stimulus"]
+    inputs = schedule.timed_arrays({"stim_gain": lambda c: feedforward_contrast_gain(c, stimulus)})
     add_drive(
         sensory, model["stimulus"], inputs["stim_gain"], inputs["stim_angle"], sim.schedule_dt
     )
