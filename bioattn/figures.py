@@ -106,7 +106,7 @@ def contrast_response_figure(ds: xr.Dataset, summary: dict) -> Figure:
     ax.set(
         xlabel="contrast",
         ylabel="rate (Hz)",
-        title="contrast response, cells preferring the attended direction",
+        title="cells preferring the attended direction",
     )
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
