@@ -49,6 +49,25 @@ def protocol_params(model: Model, name: str):
     return model.sections[key]
 
 
+def trial_counts(p, seeds: list[int] | None, n_trials: int | None) -> tuple[list[int], int]:
+    """Seeds and trials per seed: the caller's, else the protocol section's (seeds 1..n_seeds)."""
+    n_trials = n_trials or p.n_trials
+    seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
+    return seeds, n_trials
+
+
+def cued_stimulus_epochs(p, cued: bool, stim_angle: float, contrast: float) -> list[tuple]:
+    """Epochs of an attention trial: ITI, cue (PFC, at ``p.attend_angle``) or not, delay,
+    stimulus at ``stim_angle`` with ``contrast``, erase.  ``p`` holds the t_* durations."""
+    return [
+        ("iti", float(p.t_iti), {}),
+        ("cue", float(p.t_cue), {"cue_angle": p.attend_angle if cued else None}),
+        ("delay", float(p.t_delay), {}),
+        ("stimulus", float(p.t_stimulus), {"stim_angle": float(stim_angle), "contrast": contrast}),
+        ("erase", float(p.t_erase), {"erase": True}),
+    ]
+
+
 def run_seeds(model: Model, schedule: Schedule, settings: RunSettings) -> list[SimulationOutput]:
     """Run the schedule once per seed (each seed an independent realisation of all noise)."""
     outputs = []

@@ -44,8 +44,7 @@ def run(
     model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
 ) -> ProtocolResult:
     p: ContrastResponseParams = common.protocol_params(model, NAME)
-    n_trials = n_trials or p.n_trials
-    seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
+    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
     contrasts = np.asarray(p.contrasts, dtype=float)
     schedule = Schedule(float(model["simulation"].schedule_dt))
     for trial in range(n_trials):
@@ -53,17 +52,7 @@ def run(
             for cued in (0, 1):
                 schedule.add_trial(
                     {"trial": trial, "contrast": k, "cue": cued},
-                    [
-                        ("iti", float(p.t_iti), {}),
-                        ("cue", float(p.t_cue), {"cue_angle": p.attend_angle if cued else None}),
-                        ("delay", float(p.t_delay), {}),
-                        (
-                            "stimulus",
-                            float(p.t_stimulus),
-                            {"stim_angle": p.attend_angle, "contrast": float(contrast)},
-                        ),
-                        ("erase", float(p.t_erase), {"erase": True}),
-                    ],
+                    common.cued_stimulus_epochs(p, cued, p.attend_angle, float(contrast)),
                 )
     outputs = common.run_seeds(
         model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir)

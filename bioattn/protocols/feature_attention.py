@@ -60,20 +60,9 @@ def build_schedule(p: FeatureAttentionParams, resolution: float, n_trials: int) 
     for trial in range(n_trials):
         for d, direction in enumerate(directions):
             for cued in (0, 1):
-                cue = p.attend_angle if cued else None
                 schedule.add_trial(
                     {"cue": cued, "direction": d, "trial": trial},
-                    [
-                        ("iti", float(p.t_iti), {}),
-                        ("cue", float(p.t_cue), {"cue_angle": cue}),
-                        ("delay", float(p.t_delay), {}),
-                        (
-                            "stimulus",
-                            float(p.t_stimulus),
-                            {"stim_angle": float(direction), "contrast": p.contrast},
-                        ),
-                        ("erase", float(p.t_erase), {"erase": True}),
-                    ],
+                    common.cued_stimulus_epochs(p, cued, direction, p.contrast),
                 )
     return schedule
 
@@ -128,8 +117,7 @@ def run(
     model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
 ) -> ProtocolResult:
     p: FeatureAttentionParams = common.protocol_params(model, NAME)
-    n_trials = n_trials or p.n_trials
-    seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
+    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
     resolution = float(model["simulation"].schedule_dt)
     schedule = build_schedule(p, resolution, n_trials)
     settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)

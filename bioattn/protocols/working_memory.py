@@ -41,8 +41,7 @@ def run(
     model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
 ) -> ProtocolResult:
     p: WorkingMemoryParams = common.protocol_params(model, NAME)
-    n_trials = n_trials or p.n_trials
-    seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
+    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
     schedule = Schedule(float(model["simulation"].schedule_dt))
     for trial in range(n_trials):
         schedule.add_trial(
