@@ -72,6 +72,7 @@ def run(
     lfp = common.lfp_segments(outputs, windows)
     freqs, psd, gamma = common.lfp_spectrum(lfp, float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0]))
     gamma = gamma.reshape(len(seeds), n_trials, n_c, 2).transpose(3, 2, 1, 0)
+    psd = psd.reshape(len(seeds), n_trials, n_c, 2, -1).transpose(3, 2, 1, 0, 4)
 
     dims = ("cue", "contrast", "trial", "seed", "neuron")
     fit_names = ("r_max", "c50", "n", "baseline", "r2")
@@ -83,6 +84,7 @@ def run(
             [[f[k] for k in fit_names] for f in fits], dims=("cue", "fit_parameter")
         ),
         "gamma_power": xr.DataArray(gamma, dims=dims[:4], attrs={"units": "A^2"}),
+        "lfp_psd": xr.DataArray(psd, dims=(*dims[:4], "frequency"), attrs={"units": "A^2/Hz"}),
         **common.spikes_dataset(outputs),
     }
     coords = {
