@@ -39,6 +39,9 @@ class SimulationOutput:
     pfc_i: np.ndarray
     lfp_t: np.ndarray
     lfp: np.ndarray
+    #: Top-down conductance onto each sensory pyramidal cell (time × neuron, S), if recorded.
+    topdown_t: np.ndarray | None = None
+    topdown_g: np.ndarray | None = None
     timings: dict = field(default_factory=dict)
 
 
@@ -60,6 +63,7 @@ def simulate(
     scale: float = 1.0,
     standalone_dir: str | Path | None = None,
     progress: bool = True,
+    record_topdown: bool = False,
 ) -> SimulationOutput:
     """Simulate ``schedule`` on the circuit of ``model`` and return the recorded output."""
     if target not in TARGETS:
@@ -81,7 +85,7 @@ def simulate(
     b2.defaultclock.dt = sim.dt
     b2.seed(seed)
     try:
-        circuit = build_circuit(model, schedule, scale)
+        circuit = build_circuit(model, schedule, scale, record_topdown)
         net = b2.Network(circuit.objects)
         report = _progress if progress else None
         net.run(
@@ -107,6 +111,9 @@ def simulate(
             lfp_t=np.asarray(mons["lfp"].t / b2.second),
             lfp=np.asarray(mons["lfp"].lfp[0] / b2.amp),
         )
+        if record_topdown:
+            out.topdown_t = np.asarray(mons["topdown"].t / b2.second)
+            out.topdown_g = np.asarray(mons["topdown"].g_ampa_lr / b2.siemens).T
         out.timings = {
             "setup_s": t_built - t0,
             "run_s": t_run - t_built,

@@ -89,7 +89,9 @@ def short_runs(standalone_dir):
         "standalone_dir": standalone_dir,
         "progress": False,
     }
-    return [simulate(model, schedule, seed=seed, **kwargs) for seed in (7, 7, 8)]
+    return [
+        simulate(model, schedule, seed=seed, record_topdown=True, **kwargs) for seed in (7, 7, 8)
+    ]
 
 
 def test_same_seed_same_target_gives_identical_spikes(short_runs):
@@ -116,3 +118,17 @@ def test_rates_are_physiological(short_runs):
     pfc_rate = (out.pfc_t < 0.2).sum() / (0.2 * out.n_pfc)
     assert 3.0 < sensory_rate < 25.0
     assert pfc_rate < 3.0
+
+
+def test_topdown_input_in_the_circuit_is_tuned_to_the_pfc_bump(short_runs):
+    """While PFC holds the cue (180°), the top-down conductance onto sensory cells preferring
+    180° is far larger than onto cells preferring 0° (the port's flat kernels give ≈ 1)."""
+    out = short_runs[0]
+    cue = (out.topdown_t >= 0.3) & (out.topdown_t < 0.45)  # late cue: bump formed
+    profile = out.topdown_g[cue].mean(axis=0)
+    n = profile.size
+    near = profile[np.abs(np.arange(n) - n // 2) <= n // 32].mean()
+    far = np.concatenate([profile[: n // 32], profile[-n // 32 :]]).mean()
+    baseline = out.topdown_g[out.topdown_t < 0.2].mean()
+    assert near > 5.0 * far, (near, far)
+    assert near > 10.0 * baseline

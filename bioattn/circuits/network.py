@@ -76,8 +76,14 @@ def _projection(
     return out
 
 
-def build_circuit(model: Model, schedule: Schedule, scale: float = 1.0) -> AttentionCircuit:
-    """Assemble the full circuit driven by ``schedule`` at population ``scale``."""
+def build_circuit(
+    model: Model, schedule: Schedule, scale: float = 1.0, record_topdown: bool = False
+) -> AttentionCircuit:
+    """Assemble the full circuit driven by ``schedule`` at population ``scale``.
+
+    ``record_topdown`` adds a monitor of every sensory pyramidal cell's top-down conductance
+    (``g_ampa_lr``) every ``schedule_dt`` — large for long protocols, meant for checks.
+    """
     sim = model["simulation"]
     tol = sim.kernel_tolerance
     td, bu = model["topdown"], model["bottomup"]
@@ -112,6 +118,10 @@ def build_circuit(model: Model, schedule: Schedule, scale: float = 1.0) -> Atten
         "pfc_spikes": SpikeMonitor(pfc.exc, name="pfc_spikes"),
         "lfp": StateMonitor(lfp_group, "lfp", record=0, dt=sim.record_dt, name="lfp_monitor"),
     }
+    if record_topdown:
+        monitors["topdown"] = StateMonitor(
+            sensory.exc, "g_ampa_lr", record=True, dt=sim.schedule_dt, name="topdown_monitor"
+        )
     objects = [
         *sensory.objects,
         *pfc.objects,
