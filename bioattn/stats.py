@@ -497,6 +497,26 @@ def band_power(freqs: np.ndarray, psd: np.ndarray, low: float, high: float) -> n
 # --------------------------------------------------------------------------------------------
 
 
+def _multistart_curve_fit(
+    function, x: np.ndarray, y: np.ndarray, starts: list[list[float]], bounds: tuple, name: str
+) -> np.ndarray:
+    """Least-squares fit of ``function`` from each starting point; the lowest-SSE parameters."""
+    best: tuple[float, np.ndarray] | None = None
+    for p0 in starts:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optimize.OptimizeWarning)
+                params, _ = optimize.curve_fit(function, x, y, p0=p0, bounds=bounds, maxfev=20000)
+        except RuntimeError:
+            continue
+        sse = float(np.sum((function(x, *params) - y) ** 2))
+        if best is None or sse < best[0]:
+            best = (sse, params)
+    if best is None:
+        raise RuntimeError(f"{name}: no starting value converged")
+    return best[1]
+
+
 def naka_rushton(c: ArrayLike, r_max: float, c50: float, n: float, baseline: float) -> np.ndarray:
     r"""Naka-Rushton (hyperbolic-ratio) contrast-response function.
 
@@ -581,24 +601,9 @@ def fit_naka_rushton(contrasts: np.ndarray, responses: np.ndarray) -> dict[str, 
     r_max0 = max(float(r.max()) - baseline0, 1e-3)
     c50_starts = np.geomspace(max(c_lo, 1e-5), c_hi, 5)
 
-    best: tuple[float, np.ndarray] | None = None
-    for c50_0 in c50_starts:
-        p0 = [r_max0, float(c50_0), 2.0, baseline0]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optimize.OptimizeWarning)
-                params, _ = optimize.curve_fit(
-                    naka_rushton, c, r, p0=p0, bounds=(lower, upper), maxfev=20000
-                )
-        except RuntimeError:
-            continue
-        sse = float(np.sum((naka_rushton(c, *params) - r) ** 2))
-        if best is None or sse < best[0]:
-            best = (sse, params)
-    if best is None:
-        raise RuntimeError("fit_naka_rushton: no starting value of c50 converged")
-
-    r_max, c50, n, baseline = (float(p) for p in best[1])
+    starts = [[r_max0, float(c50_0), 2.0, baseline0] for c50_0 in c50_starts]
+    best = _multistart_curve_fit(naka_rushton, c, r, starts, (lower, upper), "fit_naka_rushton")
+    r_max, c50, n, baseline = (float(p) for p in best)
     return {
         "r_max": r_max,
         "c50": c50,
@@ -691,24 +696,11 @@ def fit_tuning_curve(theta: np.ndarray, rates: np.ndarray) -> dict[str, float]:
     lower = [0.0, 0.0, preferred0 - np.pi, -np.inf]
     upper = [np.inf, 100.0, preferred0 + np.pi, np.inf]
 
-    best: tuple[float, np.ndarray] | None = None
-    for kappa0 in (0.5, 2.0, 8.0):
-        p0 = [amplitude0, kappa0, preferred0, baseline0]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optimize.OptimizeWarning)
-                params, _ = optimize.curve_fit(
-                    von_mises_tuning, angle, r, p0=p0, bounds=(lower, upper), maxfev=20000
-                )
-        except RuntimeError:
-            continue
-        sse = float(np.sum((von_mises_tuning(angle, *params) - r) ** 2))
-        if best is None or sse < best[0]:
-            best = (sse, params)
-    if best is None:
-        raise RuntimeError("fit_tuning_curve: no starting value of kappa converged")
-
-    amplitude, kappa, preferred, baseline = (float(p) for p in best[1])
+    starts = [[amplitude0, kappa0, preferred0, baseline0] for kappa0 in (0.5, 2.0, 8.0)]
+    best = _multistart_curve_fit(
+        von_mises_tuning, angle, r, starts, (lower, upper), "fit_tuning_curve"
+    )
+    amplitude, kappa, preferred, baseline = (float(p) for p in best)
     if kappa > -_LN_HALF / 2:
         fwhm_deg = float(np.degrees(2.0 * np.arccos(1.0 + _LN_HALF / kappa)))
     else:
