@@ -132,3 +132,17 @@ def test_topdown_input_in_the_circuit_is_tuned_to_the_pfc_bump(short_runs):
     baseline = out.topdown_g[out.topdown_t < 0.2].mean()
     assert near > 5.0 * far, (near, far)
     assert near > 10.0 * baseline
+
+
+def test_numpy_target_is_reproducible_too():
+    """Runtime targets seed numpy's generator: same seed → same spikes (tiny network, 0.2 s)."""
+    model = load_model()
+    schedule = Schedule(float(model["simulation"].schedule_dt))
+    schedule.add_trial({}, [("settle", 0.1, {}), ("cue", 0.1, {"cue_angle": np.pi})])
+    runs = [
+        simulate(model, schedule, seed=3, target="numpy", scale=0.1, progress=False)
+        for _ in range(2)
+    ]
+    assert runs[0].sensory_t.size > 50
+    np.testing.assert_array_equal(runs[0].sensory_t, runs[1].sensory_t)
+    np.testing.assert_array_equal(runs[0].pfc_i, runs[1].pfc_i)
