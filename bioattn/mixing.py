@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
+from bioattn.attention import scaled_dot_product_attention
 from bioattn.errors import BioattnError
 
 
@@ -141,11 +142,11 @@ def attention_control(
     """Responses of a pure softmax attention layer: r_t = Σ_i softmax_i(β qᵀk_i) v_ti, with the
     query and keys the [cos, sin] of a random attended angle and the items' angles."""
     angles, values = ring_item_values(rng, n_trials, n_items, n_out)
-    query = rng.uniform(0.0, 2.0 * np.pi, size=(n_trials, 1))
-    logits = beta * np.cos(angles - query)
-    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-    weights /= weights.sum(axis=1, keepdims=True)
-    return np.einsum("ti,tio->to", weights, values), values
+    query_angle = rng.uniform(0.0, 2.0 * np.pi, size=(n_trials, 1))
+    query = np.stack([np.cos(query_angle), np.sin(query_angle)], axis=-1)  # (T, 1, 2)
+    keys = np.stack([np.cos(angles), np.sin(angles)], axis=-1)  # (T, L, 2)
+    out = scaled_dot_product_attention(query, keys, values, scale=beta)  # (T, 1, n_out)
+    return out[:, 0], values
 
 
 def mlp_control(
