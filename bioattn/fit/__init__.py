@@ -1,0 +1,52 @@
+"""Fitting softmax attention and rival models to a readout population's spike counts.
+
+One loop compares them all::
+
+    from bioattn.fit import MODELS, cross_validated_log_likelihood
+    held_out = {name: cross_validated_log_likelihood(model(), X, y).sum()
+                for name, model in MODELS.items()}
+
+- :class:`TrialSet` — what was shown on each trial (templates, keys, query, drive, mask).
+- :data:`MODELS` — the eight scikit-learn-style estimators (:mod:`bioattn.fit.models`).
+- :func:`cross_validated_log_likelihood`, :func:`bits_per_spike` — out-of-sample comparison.
+- :func:`bootstrap_ci`, :func:`clone` — parameter uncertainty.
+- :func:`random_trialset`, :func:`simulate_counts` — synthetic designs and counts.
+"""
+
+from bioattn.fit.bootstrap import bootstrap_ci, clone
+from bioattn.fit.compare import bits_per_spike, cross_validated_log_likelihood
+from bioattn.fit.data import TrialSet, check_counts
+from bioattn.fit.models import (
+    MODELS,
+    DivisiveRatio,
+    LinearGain,
+    MixtureModel,
+    NoisyWinnerTakeAll,
+    NormalizationAttention,
+    SigmoidGate,
+    SoftmaxAttention,
+    Sparsemax,
+    Uniform,
+)
+from bioattn.fit.synthetic import random_trialset, simulate_counts
+
+__all__ = [
+    "TrialSet",
+    "check_counts",
+    "MODELS",
+    "MixtureModel",
+    "SoftmaxAttention",
+    "NormalizationAttention",
+    "DivisiveRatio",
+    "LinearGain",
+    "SigmoidGate",
+    "NoisyWinnerTakeAll",
+    "Sparsemax",
+    "Uniform",
+    "bootstrap_ci",
+    "clone",
+    "cross_validated_log_likelihood",
+    "bits_per_spike",
+    "random_trialset",
+    "simulate_counts",
+]
