@@ -11,11 +11,22 @@ One loop compares them all::
 - :func:`cross_validated_log_likelihood`, :func:`bits_per_spike` — out-of-sample comparison.
 - :func:`bootstrap_ci`, :func:`clone` — parameter uncertainty.
 - :func:`random_trialset`, :func:`simulate_counts` — synthetic designs and counts.
+- :func:`compare_models`, :func:`model_recovery`, :func:`parameter_recovery`,
+  :func:`fit_by_level`, :func:`verdict_ladder` — the evidence and the verdict
+  (:mod:`bioattn.fit.evaluate`).
 """
 
 from bioattn.fit.bootstrap import bootstrap_ci, clone
 from bioattn.fit.compare import bits_per_spike, cross_validated_log_likelihood
 from bioattn.fit.data import TrialSet, check_counts
+from bioattn.fit.evaluate import (
+    compare_models,
+    fit_by_level,
+    model_recovery,
+    parameter_recovery,
+    recovery_accuracy,
+    verdict_ladder,
+)
 from bioattn.fit.models import (
     MODELS,
     DivisiveRatio,
@@ -49,4 +60,10 @@ __all__ = [
     "bits_per_spike",
     "random_trialset",
     "simulate_counts",
+    "compare_models",
+    "model_recovery",
+    "recovery_accuracy",
+    "parameter_recovery",
+    "fit_by_level",
+    "verdict_ladder",
 ]
