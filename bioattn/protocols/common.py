@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -39,7 +40,7 @@ class RunSettings:
     standalone_dir: Path | None
 
 
-def protocol_params(model: Model, name: str):
+def protocol_params(model: Model, name: str) -> Any:
     """The ``[protocol.<name>]`` section of the model, or a clear error if the file lacks it."""
     key = f"protocol.{section_name(name)}"
     if key not in model.sections:
@@ -49,14 +50,14 @@ def protocol_params(model: Model, name: str):
     return model.sections[key]
 
 
-def trial_counts(p, seeds: list[int] | None, n_trials: int | None) -> tuple[list[int], int]:
+def trial_counts(p: Any, seeds: list[int] | None, n_trials: int | None) -> tuple[list[int], int]:
     """Seeds and trials per seed: the caller's, else the protocol section's (seeds 1..n_seeds)."""
     n_trials = n_trials or p.n_trials
     seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
     return seeds, n_trials
 
 
-def cued_stimulus_epochs(p, cued: bool, stim_angle: float, contrast: float) -> list[tuple]:
+def cued_stimulus_epochs(p: Any, cued: bool, stim_angle: float, contrast: float) -> list[tuple]:
     """Epochs of an attention trial: ITI, cue (PFC, at ``p.attend_angle``) or not, delay,
     stimulus at ``stim_angle`` with ``contrast``, erase.  ``p`` holds the t_* durations."""
     return [

@@ -11,6 +11,7 @@ Contrast gain shows as a lower c50 with attention, response gain as a higher R_m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -41,7 +42,14 @@ class ContrastResponseParams:
 
 
 def run(
-    model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
+    model: Model,
+    *,
+    seeds: list[int] | None,
+    n_trials: int | None,
+    scale: float,
+    target: str,
+    progress: bool,
+    standalone_dir: Path | None,
 ) -> ProtocolResult:
     p: ContrastResponseParams = common.protocol_params(model, NAME)
     seeds, n_trials = common.trial_counts(p, seeds, n_trials)

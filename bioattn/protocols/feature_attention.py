@@ -23,6 +23,7 @@ Metrics (summary.json):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -114,7 +115,14 @@ def analyse(
 
 
 def run(
-    model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
+    model: Model,
+    *,
+    seeds: list[int] | None,
+    n_trials: int | None,
+    scale: float,
+    target: str,
+    progress: bool,
+    standalone_dir: Path | None,
 ) -> ProtocolResult:
     p: FeatureAttentionParams = common.protocol_params(model, NAME)
     seeds, n_trials = common.trial_counts(p, seeds, n_trials)

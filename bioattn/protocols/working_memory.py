@@ -11,6 +11,7 @@ it never falls, the delay length — a lower bound).  With recurrent NMDA remove
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -38,7 +39,14 @@ class WorkingMemoryParams:
 
 
 def run(
-    model: Model, *, seeds, n_trials, scale, target, progress, standalone_dir
+    model: Model,
+    *,
+    seeds: list[int] | None,
+    n_trials: int | None,
+    scale: float,
+    target: str,
+    progress: bool,
+    standalone_dir: Path | None,
 ) -> ProtocolResult:
     p: WorkingMemoryParams = common.protocol_params(model, NAME)
     seeds, n_trials = common.trial_counts(p, seeds, n_trials)
