@@ -1,18 +1,25 @@
 """Running a circuit on a schedule with a chosen Brian2 code-generation target and seed.
 
 ``numpy`` and ``cython`` run in-process (runtime mode); ``cpp_standalone`` writes and compiles a
-C++ project into its own directory per process (``standalone_dir``), builds the whole schedule
+C++ project into a directory this process holds alone (``standalone_dir``, by default a reused
+cache slot, see :func:`standalone_directory`), builds the whole schedule
 into one run, and reads the monitors back.  The same seed and target give identical spikes.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not POSIX
+    fcntl = None
 
 import brian2 as b2
 import numpy as np
@@ -74,7 +81,7 @@ def simulate(
     t0 = time.perf_counter()
     standalone = target == "cpp_standalone"
     if standalone:
-        directory = Path(standalone_dir or tempfile.mkdtemp(prefix="bioattn_standalone_"))
+        directory = Path(standalone_dir) if standalone_dir else standalone_directory()
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
         # Brian2's default "make -j" starts one compiler per file at once; bound it by the cores.
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
@@ -138,8 +145,41 @@ def _standalone_run_time(directory: Path) -> float:
 
 
 def standalone_directory(base: str | Path | None = None) -> Path:
-    """A per-process standalone directory (each process must compile into its own)."""
-    root = Path(base) if base else Path(tempfile.gettempdir()) / "bioattn_standalone"
-    path = root / f"pid{os.getpid()}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """A cpp_standalone project directory that this process holds exclusively.
+
+    Brian2 rewrites only the generated files whose content changed and ``make`` recompiles only
+    those, so reusing a directory for the same network skips most of the ~20 s compile.  The
+    directories are numbered slots under ``base`` (default: ``$BIOATTN_CACHE_DIR``, else
+    ``~/.cache/bioattn/standalone``), each guarded by an advisory lock (``fcntl.flock``) held
+    until the process exits: concurrent processes take different slots, as Brian2 requires.
+    Where ``fcntl`` is missing, a per-process directory is used instead.
+    """
+    root = Path(
+        base
+        or os.environ.get("BIOATTN_CACHE_DIR")
+        or Path.home() / ".cache" / "bioattn" / "standalone"
+    )
+    for path in _SLOT_LOCKS:
+        if path.parent == root:
+            return path
+    root.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        path = root / f"pid{os.getpid()}"
+        path.mkdir(exist_ok=True)
+        return path
+    for slot in itertools.count():
+        path = root / f"slot{slot}"
+        path.mkdir(exist_ok=True)
+        lock = open(path / ".lock", "w")  # noqa: SIM115 (held open until the process exits)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        _SLOT_LOCKS[path] = lock
+        return path
+    raise AssertionError("unreachable")
+
+
+#: Open lock files of the standalone slots this process holds (closed at exit, releasing them).
+_SLOT_LOCKS: dict[Path, Any] = {}
