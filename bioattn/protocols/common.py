@@ -137,6 +137,21 @@ def rate_traces(
     return out
 
 
+def trial_rate_traces(
+    outputs: list[SimulationOutput], schedule: Schedule
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Population rates of both pyramidal rings through every trial, aligned at trial start.
+
+    Returns the bin centres (s from trial start, coordinate ``rate_time``) and per area an
+    array (seed, trial, bin) in Hz per cell, ``RATE_BIN`` wide bins, as long as the shortest trial.
+    """
+    starts = np.array([t.epochs[0].start for t in schedule.trials])
+    length = min(t.epochs[-1].stop - t.epochs[0].start for t in schedule.trials)
+    traces = {area: rate_traces(outputs, starts, length, area) for area in ("sensory", "pfc")}
+    times = (np.arange(traces["sensory"].shape[-1]) + 0.5) * RATE_BIN
+    return times, traces
+
+
 def spikes_dataset(outputs: list[SimulationOutput]) -> dict[str, xr.DataArray]:
     """All recorded spikes as flat labelled arrays (time, neuron, seed) per area."""
     data = {}

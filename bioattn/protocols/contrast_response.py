@@ -81,6 +81,11 @@ def run(
     freqs, psd, gamma = common.lfp_spectrum(lfp, float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0]))
     gamma = gamma.reshape(len(seeds), n_trials, n_c, 2).transpose(3, 2, 1, 0)
     psd = psd.reshape(len(seeds), n_trials, n_c, 2, -1).transpose(3, 2, 1, 0, 4)
+    rate_time, traces = common.trial_rate_traces(outputs, schedule)
+    traces = {
+        area: trace.reshape(len(seeds), n_trials, n_c, 2, -1).transpose(3, 2, 1, 0, 4)
+        for area, trace in traces.items()
+    }
 
     dims = ("cue", "contrast", "trial", "seed", "neuron")
     fit_names = ("r_max", "c50", "n", "baseline", "r2")
@@ -93,6 +98,12 @@ def run(
         ),
         "gamma_power": xr.DataArray(gamma, dims=dims[:4], attrs={"units": "A^2"}),
         "lfp_psd": xr.DataArray(psd, dims=(*dims[:4], "frequency"), attrs={"units": "A^2/Hz"}),
+        **{
+            f"{area}_rate": xr.DataArray(
+                trace, dims=(*dims[:4], "rate_time"), attrs={"units": "Hz"}
+            )
+            for area, trace in traces.items()
+        },
         **common.spikes_dataset(outputs),
     }
     coords = {
@@ -103,6 +114,7 @@ def run(
         "neuron": np.arange(n_cells),
         "fit_parameter": list(fit_names),
         "frequency": freqs,
+        "rate_time": rate_time,
     }
     dataset = xr.Dataset(data, coords=coords, attrs={"protocol": NAME, "model": model.name})
     summary = {

@@ -147,13 +147,10 @@ def run(
     freqs, psd, gamma = common.lfp_spectrum(lfp, lfp_dt)
     gamma = gamma.reshape(len(seeds), n_trials, n_dirs, 2).transpose(3, 2, 1, 0)
     psd = psd.reshape(len(seeds), n_trials, n_dirs, 2, -1).transpose(3, 2, 1, 0, 4)
-    starts = np.array([t.epochs[0].start for t in schedule.trials])
-    trial_length = schedule.trials[0].epochs[-1].stop - starts[0]
+    rate_time, traces = common.trial_rate_traces(outputs, schedule)
     traces = {
-        area: common.rate_traces(outputs, starts, trial_length, area)
-        .reshape(len(seeds), n_trials, n_dirs, 2, -1)
-        .transpose(3, 2, 1, 0, 4)
-        for area in ("sensory", "pfc")
+        area: trace.reshape(len(seeds), n_trials, n_dirs, 2, -1).transpose(3, 2, 1, 0, 4)
+        for area, trace in traces.items()
     }
 
     coords = {
@@ -164,7 +161,7 @@ def run(
         "neuron": np.arange(n_cells),
         "preferred": ("neuron", np.degrees(angles)),
         "frequency": freqs,
-        "time": (np.arange(traces["sensory"].shape[-1]) + 0.5) * common.RATE_BIN,
+        "rate_time": rate_time,
         "offset": np.degrees(result["fsg_offsets"]),
     }
     dims5 = ("cue", "direction", "trial", "seed", "neuron")
@@ -175,10 +172,12 @@ def run(
         "fsg_index": xr.DataArray(result["fsg"], dims="offset", attrs={"units": "1"}),
         "gamma_power": xr.DataArray(gamma, dims=dims5[:4], attrs={"units": "A^2"}),
         "lfp_psd": xr.DataArray(psd, dims=(*dims5[:4], "frequency"), attrs={"units": "A^2/Hz"}),
-        "sensory_rate": xr.DataArray(
-            traces["sensory"], dims=(*dims5[:4], "time"), attrs={"units": "Hz"}
-        ),
-        "pfc_rate": xr.DataArray(traces["pfc"], dims=(*dims5[:4], "time"), attrs={"units": "Hz"}),
+        **{
+            f"{area}_rate": xr.DataArray(
+                trace, dims=(*dims5[:4], "rate_time"), attrs={"units": "Hz"}
+            )
+            for area, trace in traces.items()
+        },
         **common.spikes_dataset(outputs),
     }
     dataset = xr.Dataset(data, coords=coords, attrs={"protocol": NAME, "model": model.name})

@@ -103,9 +103,16 @@ def run(
     lfp = common.lfp_segments(outputs, schedule.windows("delay"))
     freqs, psd, gamma = common.lfp_spectrum(lfp, float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0]))
 
+    rate_time, traces = common.trial_rate_traces(outputs, schedule)
     dims = ("seed", "trial", "time")
     data = {
         "pfc_rates": xr.DataArray(rates, dims=(*dims, "neuron"), attrs={"units": "Hz"}),
+        **{
+            f"{area}_rate": xr.DataArray(
+                trace, dims=(*dims[:2], "rate_time"), attrs={"units": "Hz"}
+            )
+            for area, trace in traces.items()
+        },
         "bump_amplitude": xr.DataArray(amplitude, dims=dims, attrs={"units": "Hz"}),
         "bump_centre": xr.DataArray(np.degrees(centre), dims=dims, attrs={"units": "deg"}),
         "bump_persistence": xr.DataArray(persistence, dims=dims[:2], attrs={"units": "s"}),
@@ -121,6 +128,7 @@ def run(
         "time": times,
         "neuron": np.arange(n_pfc),
         "frequency": freqs,
+        "rate_time": rate_time,
     }
     dataset = xr.Dataset(
         data,
