@@ -106,19 +106,27 @@ def counts_in(
     )
 
 
-def lfp_segments(outputs: list[SimulationOutput], windows: np.ndarray) -> np.ndarray:
-    """LFP proxy cut into equal-length windows, shape (seed, window, sample), in amperes."""
-    dt = outputs[0].lfp_t[1] - outputs[0].lfp_t[0]
+def lfp_spectra(
+    outputs: list[SimulationOutput], windows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The LFP proxy cut into equal-length ``windows`` and its Welch spectrum per window:
+    (freqs, psd (seed, window, f) in A²/Hz, gamma-band power (seed, window) in A²)."""
+    dt = float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0])
     length = int(round(np.min(windows[:, 1] - windows[:, 0]) / dt))
     starts = np.round(windows[:, 0] / dt).astype(int)
     index = starts[:, None] + np.arange(length)[None, :]
-    return np.stack([o.lfp[index] for o in outputs])
-
-
-def lfp_spectrum(segments: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Welch spectrum per segment and its gamma-band power: (freqs, psd[..., f], gamma[...])."""
+    segments = np.stack([o.lfp[index] for o in outputs])
     freqs, psd = stats.power_spectrum(segments, 1.0 / dt)
     return freqs, psd, stats.band_power(freqs, psd, *GAMMA_BAND)
+
+
+def cue_condition_axes(array: np.ndarray, n_trials: int, n_conditions: int) -> np.ndarray:
+    """(seed, trial index, ...) → (cue, condition, trial, seed, ...) for schedules whose trials
+    were added in the order trial → condition → cue (uncued, cued), as in
+    :func:`cued_stimulus_epochs`-based protocols."""
+    n_seeds, rest = array.shape[0], array.shape[2:]
+    shaped = array.reshape(n_seeds, n_trials, n_conditions, 2, *rest)
+    return np.moveaxis(shaped, (3, 2, 1, 0), (0, 1, 2, 3))
 
 
 def rate_traces(

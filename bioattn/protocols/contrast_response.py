@@ -69,23 +69,19 @@ def run(
     window = float(p.t_stimulus - p.analysis_offset)
     windows = schedule.windows("stimulus", offset=float(p.analysis_offset))
     n_cells, n_c = outputs[0].n_sensory, contrasts.size
-    counts = common.counts_in(outputs, windows).reshape(len(seeds), n_trials, n_c, 2, n_cells)
-    counts = counts.transpose(3, 2, 1, 0, 4)  # (cue, contrast, trial, seed, neuron)
+    # (cue, contrast, trial, seed, neuron)
+    counts = common.cue_condition_axes(common.counts_in(outputs, windows), n_trials, n_c)
     angles = 2 * np.pi * np.arange(n_cells) / n_cells
     cells = common.angular_distance(angles, p.attend_angle) <= p.cell_window
     response = (counts[..., cells] / window).mean(axis=(2, 3, 4))  # (cue, contrast)
     fits = [stats.fit_naka_rushton(contrasts, response[c]) for c in range(2)]
     pooled = counts.reshape(2, n_c, -1, n_cells)[..., cells]
     variability = [common.fano_and_noise_correlation(pooled[c]) for c in range(2)]
-    lfp = common.lfp_segments(outputs, windows)
-    freqs, psd, gamma = common.lfp_spectrum(lfp, float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0]))
-    gamma = gamma.reshape(len(seeds), n_trials, n_c, 2).transpose(3, 2, 1, 0)
-    psd = psd.reshape(len(seeds), n_trials, n_c, 2, -1).transpose(3, 2, 1, 0, 4)
+    freqs, psd, gamma = common.lfp_spectra(outputs, windows)
+    gamma = common.cue_condition_axes(gamma, n_trials, n_c)
+    psd = common.cue_condition_axes(psd, n_trials, n_c)
     rate_time, traces = common.trial_rate_traces(outputs, schedule)
-    traces = {
-        area: trace.reshape(len(seeds), n_trials, n_c, 2, -1).transpose(3, 2, 1, 0, 4)
-        for area, trace in traces.items()
-    }
+    traces = {a: common.cue_condition_axes(t, n_trials, n_c) for a, t in traces.items()}
 
     dims = ("cue", "contrast", "trial", "seed", "neuron")
     fit_names = ("r_max", "c50", "n", "baseline", "r2")

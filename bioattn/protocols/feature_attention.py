@@ -135,23 +135,17 @@ def run(
     windows = schedule.windows("stimulus", offset=float(p.analysis_offset))
     counts = common.counts_in(outputs, windows)  # (seed, trial, neuron)
     n_dirs, n_cells = p.n_directions, outputs[0].n_sensory
-    # Trials were added in the order (trial, direction, cue): reshape to labelled axes.
-    shaped = counts.reshape(len(seeds), n_trials, n_dirs, 2, n_cells).transpose(3, 2, 1, 0, 4)
+    shaped = common.cue_condition_axes(counts, n_trials, n_dirs)  # (cue, dir, trial, seed, cell)
     angles = 2 * np.pi * np.arange(n_cells) / n_cells
     directions = 2 * np.pi * np.arange(n_dirs) / n_dirs
     pooled = shaped.reshape(2, n_dirs, n_trials * len(seeds), n_cells)
     result = analyse(pooled, window, angles, directions, p)
 
-    lfp = common.lfp_segments(outputs, windows)  # (seed, trial, sample)
-    lfp_dt = float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0])
-    freqs, psd, gamma = common.lfp_spectrum(lfp, lfp_dt)
-    gamma = gamma.reshape(len(seeds), n_trials, n_dirs, 2).transpose(3, 2, 1, 0)
-    psd = psd.reshape(len(seeds), n_trials, n_dirs, 2, -1).transpose(3, 2, 1, 0, 4)
+    freqs, psd, gamma = common.lfp_spectra(outputs, windows)
+    gamma = common.cue_condition_axes(gamma, n_trials, n_dirs)
+    psd = common.cue_condition_axes(psd, n_trials, n_dirs)
     rate_time, traces = common.trial_rate_traces(outputs, schedule)
-    traces = {
-        area: trace.reshape(len(seeds), n_trials, n_dirs, 2, -1).transpose(3, 2, 1, 0, 4)
-        for area, trace in traces.items()
-    }
+    traces = {a: common.cue_condition_axes(t, n_trials, n_dirs) for a, t in traces.items()}
 
     coords = {
         "cue": list(CUE_CONDITIONS),

@@ -100,8 +100,7 @@ def run(
         ]
     )
     fano_nc = [common.fano_and_noise_correlation(epoch_counts[k][None]) for k in range(2)]
-    lfp = common.lfp_segments(outputs, schedule.windows("delay"))
-    freqs, psd, gamma = common.lfp_spectrum(lfp, float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0]))
+    freqs, psd, gamma = common.lfp_spectra(outputs, schedule.windows("delay"))
 
     rate_time, traces = common.trial_rate_traces(outputs, schedule)
     dims = ("seed", "trial", "time")
