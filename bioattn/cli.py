@@ -121,7 +121,8 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         metavar="FILE_OR_NAME",
-        help=f"model file, or the name of one in models/ (default: {config.DEFAULT_MODEL})",
+        help="model file, or the name of one in models/ (default: the protocol's model, "
+        f"else {config.DEFAULT_MODEL})",
     )
     parser.add_argument(
         "--set",
@@ -169,7 +170,13 @@ def _print_error(message: str) -> None:
 
 def _command_run(args: argparse.Namespace, arguments: list[str]) -> int:
     protocol = get_protocol(args.protocol)
-    model = _load_model(args.model, args.overrides)
+    model = _load_model(args.model or protocol.default_model, args.overrides)
+    if model.circuit != protocol.circuit:
+        raise BioattnError(
+            f"protocol {protocol.name!r} runs on the {protocol.circuit!r} circuit; model "
+            f"{model.source_path} is a {model.circuit!r} circuit (try --model "
+            f"{protocol.default_model})"
+        )
     protocol_params = model.protocols.get(section_name(protocol.name))
     # Without --seeds / --trials the model file's [protocol.*] n_seeds / n_trials apply.
     n_seeds = args.seeds if args.seeds is not None else getattr(protocol_params, "n_seeds", 1)

@@ -134,22 +134,125 @@ class EraseParams:
     g_inh: Quantity = param("nS")
 
 
-SECTIONS: dict[str, type] = {
+@dataclass(frozen=True)
+class SceneParams:
+    """The visual scene of the multi-item circuit: L retinotopic locations."""
+
+    n_locations: int = param("int")
+
+
+@dataclass(frozen=True)
+class PoolParams:
+    """Competing excitatory pools with shared inhibition (Wang 2002; PPC / LIP priority map)."""
+
+    n_exc: int = param("int")
+    n_inh: int = param("int")
+    n_pools_ref: int = param("int")
+    w_plus: float = param("float")
+    g_ampa_ee: Quantity = param("nS")
+    g_nmda_ee: Quantity = param("nS")
+    g_gaba_ie: Quantity = param("nS")
+    g_ampa_ei: Quantity = param("nS")
+    g_nmda_ei: Quantity = param("nS")
+    g_gaba_ii: Quantity = param("nS")
+    nu_bg: Quantity = param("kHz")
+    g_ext_e: Quantity = param("nS")
+    g_ext_i: Quantity = param("nS")
+
+
+@dataclass(frozen=True)
+class PoolInputParams:
+    """An untuned AMPA projection (every presynaptic cell of a block onto every cell of the
+    target block), per synapse onto E and I cells of the target."""
+
+    g_ampa_e: Quantity = param("nS")
+    g_ampa_i: Quantity = param("nS")
+
+
+@dataclass(frozen=True)
+class SpatialCueParams:
+    """Location signal (FEF / dlPFC) onto the cued PPC pool: an extra Poisson afferent rate."""
+
+    nu_e: Quantity = param("Hz")
+
+
+@dataclass(frozen=True)
+class PulvinarParams:
+    """Pulvinar relay channels, one per location, and the gate they set on the feedforward
+    transmission from each sensory column to the readout (see bioattn.circuits.scene)."""
+
+    n_relay: int = param("int")
+    nu_bg: Quantity = param("kHz")
+    g_ext: Quantity = param("nS")
+    g_from_ppc: Quantity = param("nS")
+    g_from_column: Quantity = param("nS")
+    g_from_trn: Quantity = param("nS")
+    g_from_trn_other: Quantity = param("nS")
+    g_muscimol: Quantity = param("nS")
+    g_to_column_e: Quantity = param("nS")
+    g_to_column_i: Quantity = param("nS")
+    gate_floor: float = param("float")
+    gate_gain: float = param("float")
+    gate_rate_ref: Quantity = param("Hz", positive=True)
+    tau_gate: Quantity = param("ms", positive=True)
+
+
+@dataclass(frozen=True)
+class TRNParams:
+    """Thalamic reticular nucleus sectors, one per pulvinar channel (GABAergic)."""
+
+    n_cells: int = param("int")
+    nu_bg: Quantity = param("kHz")
+    g_ext: Quantity = param("nS")
+    g_from_column: Quantity = param("nS")
+    g_from_pfc: Quantity = param("nS")
+    g_from_relay: Quantity = param("nS")
+
+
+_COMMON_SECTIONS: dict[str, type] = {
     "simulation": SimulationParams,
     "cells.excitatory": CellParams,
     "cells.inhibitory": CellParams,
     "synapses": SynapseParams,
-    "sensory": AreaParams,
     "pfc": AreaParams,
     "topdown": ProjectionParams,
-    "bottomup": ProjectionParams,
     "stimulus": StimulusParams,
     "cue": DriveParams,
     "erase": EraseParams,
 }
 
+#: The sections each circuit (``[meta] circuit``) requires, in file order.
+CIRCUITS: dict[str, dict[str, type]] = {
+    # Ardid, Wang & Compte 2007: one sensory ring and PFC (bioattn.circuits.network).
+    "two_area": {
+        **_COMMON_SECTIONS,
+        "sensory": AreaParams,
+        "bottomup": ProjectionParams,
+    },
+    # Several items: columns, PPC, pulvinar + TRN, readout (bioattn.circuits.scene).
+    "multi_item": {
+        **_COMMON_SECTIONS,
+        "scene": SceneParams,
+        "columns": AreaParams,
+        "readout": AreaParams,
+        "feedforward": ProjectionParams,
+        "lateral": ProjectionParams,
+        "ppc": PoolParams,
+        "column_to_ppc": PoolInputParams,
+        "spatial_cue": SpatialCueParams,
+        "pulvinar": PulvinarParams,
+        "trn": TRNParams,
+    },
+}
+DEFAULT_CIRCUIT = "two_area"
+
+#: Every section type any circuit knows.
+SECTIONS: dict[str, type] = {k: v for c in CIRCUITS.values() for k, v in c.items()}
+
 #: Protocol sections (``protocol.<name>``) register their dataclass here (see bioattn.protocols).
 PROTOCOL_SECTIONS: dict[str, type] = {}
+#: The circuit each protocol section belongs to.
+PROTOCOL_CIRCUITS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -161,6 +264,7 @@ class Model:
     source_path: str
     sections: Mapping[str, Any]
     docs: Mapping[str, tuple[str, str]]
+    circuit: str = DEFAULT_CIRCUIT
 
     def __getitem__(self, section: str) -> Any:
         return self.sections[section]
@@ -277,18 +381,33 @@ def parse_model(data: Mapping[str, Any], origin: str) -> Model:
     meta = tables.pop("meta", {})
     if not isinstance(meta, dict):
         raise BioattnError(f"[meta]: expected a table with name and description, got {meta!r}")
+    circuit = meta.get("circuit", DEFAULT_CIRCUIT)
+    if circuit not in CIRCUITS:
+        raise BioattnError(
+            f"[meta] circuit = {circuit!r}: unknown circuit; expected one of {', '.join(CIRCUITS)}"
+        )
     sections, docs = {}, {}
-    for section, cls in SECTIONS.items():
+    for section, cls in CIRCUITS[circuit].items():
         if section not in tables:
-            raise BioattnError(f"{origin}: missing section [{section}]")
+            raise BioattnError(f"{origin}: missing section [{section}] (circuit {circuit})")
         sections[section], section_docs = _parse_section(section, cls, tables.pop(section))
         docs.update(section_docs)
     for section, table in tables.items():
         name = section[len("protocol.") :]
+        if not section.startswith("protocol."):
+            raise BioattnError(
+                f"[{section}]: not a section of circuit {circuit!r}; expected one of "
+                f"{', '.join(CIRCUITS[circuit])}"
+            )
         if name not in PROTOCOL_SECTIONS:
             raise BioattnError(
                 f"[{section}]: unknown protocol section; expected one of "
                 f"{', '.join('protocol.' + p for p in PROTOCOL_SECTIONS)}"
+            )
+        if PROTOCOL_CIRCUITS.get(name, circuit) != circuit:
+            raise BioattnError(
+                f"[{section}]: protocol of the {PROTOCOL_CIRCUITS[name]!r} circuit, "
+                f"but this model's circuit is {circuit!r}"
             )
         sections[section], section_docs = _parse_section(section, PROTOCOL_SECTIONS[name], table)
         docs.update(section_docs)
@@ -298,6 +417,7 @@ def parse_model(data: Mapping[str, Any], origin: str) -> Model:
         source_path=origin,
         sections=MappingProxyType(sections),
         docs=MappingProxyType(docs),
+        circuit=str(circuit),
     )
 
 
@@ -390,7 +510,9 @@ def _raw_value(value: Any, meta: Mapping[str, Any]) -> Any:
 
 def to_raw(model: Model) -> dict:
     """The model as nested TOML data (values as text with units, with descriptions and sources)."""
-    data: dict = {"meta": {"name": model.name, "description": model.description}}
+    data: dict = {
+        "meta": {"name": model.name, "description": model.description, "circuit": model.circuit}
+    }
     for section, obj in model.sections.items():
         table: dict = data
         for part in section.split("."):

@@ -111,3 +111,107 @@ def contrast_response_figure(ds: xr.Dataset, summary: dict) -> Figure:
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+ATTEND_COLOURS = {"away": "0.4", "out": "0.4", "pref": "tab:red", "in": "tab:red",
+                  "nonpref": "tab:blue"}  # fmt: skip
+
+
+def _readout_profile(ds: xr.Dataset, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean readout rate by preferred angle over the given trials (all seeds)."""
+    window = ds["readout_counts"].attrs["window_s"]
+    counts = ds["readout_counts"].isel(trial=trials).mean(dim=("seed", "trial")).values
+    return ds["readout_preferred"].values, counts / window
+
+
+def biased_competition_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Pref-cell responses per scene and attention (Reynolds et al. 1999 layout), and the
+    readout population profile of the pair under each attention condition."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    rates = ds["pref_cell_rate"]
+    x = np.arange(ds["scene"].size)
+    for k, att in enumerate(ds["attend"].values):
+        mean = rates.sel(attend=att).mean("sample").values
+        sem = rates.sel(attend=att).std("sample").values / np.sqrt(rates["sample"].size)
+        axes[0].errorbar(x + 0.1 * (k - 1), mean, sem, fmt="o", color=ATTEND_COLOURS[att],
+                         label=f"attend {att}")  # fmt: skip
+    axes[0].set_xticks(x, [str(s) for s in ds["scene"].values])
+    axes[0].set(
+        ylabel="rate of pref-tuned readout cells (Hz)",
+        title=f"pair shift: attend pref {summary['pair_shift_attend_pref']:.2f}, "
+        f"nonpref {summary['pair_shift_attend_nonpref']:.2f}",
+    )
+    axes[0].legend(frameon=False)
+    scene = ds["scene_index"].values
+    attend = ds["attend_index"].values
+    pair = list(ds["scene"].values).index("pair")
+    for k, att in enumerate(ds["attend"].values):
+        angles, profile = _readout_profile(ds, np.flatnonzero((scene == pair) & (attend == k)))
+        axes[1].plot(angles, profile, color=ATTEND_COLOURS[att], label=f"pair, attend {att}")
+    axes[1].set(xlabel="readout preferred feature (deg)", ylabel="rate (Hz)",
+                title="readout population response to the pair")  # fmt: skip
+    axes[1].legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Recorded column cells, attend in vs out, pulvinar intact vs inactivated."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    attend = ds["attend_index"].values
+    for k, state in enumerate(ds["state"].values):
+        rate = ds["recorded_rate"].sel(state=state).values
+        means = [rate[:, attend == a].mean() for a in (0, 1)]
+        axes[0].bar(np.arange(2) + 0.4 * k, means, 0.4, label=state,
+                    color=("tab:green", "0.6")[k])  # fmt: skip
+    axes[0].set_xticks(np.arange(2) + 0.2, ["attend out", "attend in"])
+    axes[0].set(ylabel="rate (Hz)", title="recorded column (item-preferring cells)")
+    axes[0].legend(frameon=False)
+    keys = [("ami", "attention modulation index"), ("evoked", "evoked rate (Hz)")]
+    for k, (key, label) in enumerate(keys):
+        values = [summary[f"{key}_{s}"] for s in ds["state"].values]
+        axes[1].plot(np.arange(2), values if k == 0 else np.asarray(values) / max(values), "o-",
+                     label=label if k == 0 else f"{label}, relative")  # fmt: skip
+    axes[1].set_xticks(np.arange(2), list(ds["state"].values))
+    axes[1].set(
+        title=f"AMI {summary['ami_intact']:.3f} → {summary['ami_inactivated']:.3f}; "
+        f"evoked {summary['evoked_intact']:.1f} → {summary['evoked_inactivated']:.1f} Hz"
+    )
+    axes[1].legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Target share of the feedforward charge by set size and cue strength; PPC and gates."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    charge = ds["ff_charge"].mean("seed").values  # (trial, location)
+    occupied = ds["item_contrast"].values > 0
+    target = ds["target_location_index"].values
+    rows = np.arange(target.size)
+    share = charge[rows, target] / np.where(occupied, charge, 0).sum(axis=1)
+    size = ds["set_size"].values
+    strength = ds["strength_index"].values
+    for g, gain in enumerate(ds.attrs["cue_strengths"]):
+        sizes = np.unique(size)
+        means = [share[(size == n) & (strength == g)].mean() for n in sizes]
+        axes[0].plot(sizes, means, "o-", label=f"cue strength {gain:g}")
+    sizes = np.unique(size)
+    axes[0].plot(sizes, 1 / sizes, "k--", label="no attention (1/N)")
+    axes[0].set(xlabel="set size", ylabel="target share of feedforward charge",
+                title=f"target share {summary['target_charge_share']:.2f} "
+                f"({summary['target_share_ratio']:.2f}× uniform)")  # fmt: skip
+    axes[0].legend(frameon=False)
+    ppc = ds["ppc_rate"].mean("seed").values
+    gate = ds["gate"].mean("seed").values
+    distractor = occupied.copy()
+    distractor[rows, target] = False
+    axes[1].bar([0, 1], [ppc[rows, target].mean(), ppc[distractor].mean()], color="tab:purple")
+    axes[1].set_xticks([0, 1], ["target", "distractor"])
+    axes[1].set_ylabel("PPC pool rate (Hz)", color="tab:purple")
+    twin = axes[1].twinx()
+    twin.plot([0, 1], [gate[rows, target].mean(), gate[distractor].mean()], "o-", color="k")
+    twin.set_ylabel("pulvinar gate")
+    axes[1].set_title("priority map and gate")
+    fig.tight_layout()
+    return fig

@@ -8,6 +8,10 @@ a compiled ``cpp_standalone`` binary runs a full protocol in one go.  Each epoch
 - the cue to PFC: direction θ_c, or none;
 - the erase signal to PFC (a global inhibitory input that ends persistent activity at the end of
   a trial, standing in for the response-related input of Compte et al. 2000).
+
+For the multi-item circuit an epoch also sets the scene — one (direction, contrast) item per
+location, contrast 0 = empty — a spatial cue (the location whose PPC pool gets the FEF / PFC
+location signal, or none) and the query gain (the strength of the PFC top-down signal, 0 … 1+).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ class Epoch:
     contrast: float = 0.0
     cue_angle: float | None = None  # rad, None = no cue
     erase: bool = False
+    scene: tuple[tuple[float, float], ...] | None = None  # (rad, contrast) per location
+    spatial_cue: int | None = None  # cued location, None = none
+    query_gain: float = 1.0
 
     @property
     def stop(self) -> float:
@@ -55,16 +62,18 @@ class Trial:
 class Schedule:
     """Trials laid end to end on one clock."""
 
-    def __init__(self, resolution: float):
+    def __init__(self, resolution: float, n_locations: int = 1):
         if not resolution > 0:
             raise BioattnError(f"schedule resolution {resolution!r}: expected a positive time")
         self.resolution = float(resolution)
+        self.n_locations = int(n_locations)
         self.trials: list[Trial] = []
         self.duration = 0.0
 
     def add_trial(self, condition: dict, epochs: list[tuple]) -> Trial:
         """Append a trial. ``epochs`` are ``(label, duration_s, {stim_angle, contrast, cue_angle,
-        erase})`` tuples; durations are rounded to the schedule resolution."""
+        erase, scene, spatial_cue, query_gain})`` tuples; durations are rounded to the schedule
+        resolution."""
         trial = Trial(len(self.trials), dict(condition))
         for label, duration, settings in epochs:
             steps = int(round(duration / self.resolution))
@@ -73,22 +82,39 @@ class Schedule:
             if steps == 0:
                 continue
             length = steps * self.resolution
+            self._check_scene(label, settings)
             trial.epochs.append(Epoch(label, self.duration, length, **settings))
             self.duration += length
         self.trials.append(trial)
         return trial
+
+    def _check_scene(self, label: str, settings: dict) -> None:
+        scene, cue = settings.get("scene"), settings.get("spatial_cue")
+        if scene is not None and len(scene) != self.n_locations:
+            raise BioattnError(
+                f"epoch {label!r}: scene of {len(scene)} items, expected {self.n_locations}"
+            )
+        if cue is not None and not 0 <= cue < self.n_locations:
+            raise BioattnError(
+                f"epoch {label!r}: spatial cue at location {cue}, "
+                f"expected 0 .. {self.n_locations - 1}"
+            )
 
     @property
     def n_steps(self) -> int:
         return int(round(self.duration / self.resolution))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Per-step inputs: stim_gain, stim_angle, cue_gain, cue_angle, erase."""
-        n = self.n_steps
+        """Per-step inputs: stim_gain, stim_angle, cue_gain, cue_angle, erase, query_gain (time,)
+        and scene_gain, scene_angle, spatial_cue (time, location)."""
+        n, n_loc = self.n_steps, self.n_locations
         out = {
             name: np.zeros(n)
             for name in ("stim_gain", "stim_angle", "cue_gain", "cue_angle", "erase")
         }
+        out["query_gain"] = np.ones(n)
+        for name in ("scene_gain", "scene_angle", "spatial_cue"):
+            out[name] = np.zeros((n, n_loc))
         for trial in self.trials:
             for epoch in trial.epochs:
                 a = int(round(epoch.start / self.resolution))
@@ -98,6 +124,12 @@ class Schedule:
                 out["cue_gain"][a:b] = 0.0 if epoch.cue_angle is None else 1.0
                 out["cue_angle"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_angle
                 out["erase"][a:b] = 1.0 if epoch.erase else 0.0
+                out["query_gain"][a:b] = epoch.query_gain
+                if epoch.scene is not None:
+                    out["scene_angle"][a:b] = [angle for angle, _ in epoch.scene]
+                    out["scene_gain"][a:b] = [contrast for _, contrast in epoch.scene]
+                if epoch.spatial_cue is not None:
+                    out["spatial_cue"][a:b, epoch.spatial_cue] = 1.0
         return out
 
     def timed_arrays(

@@ -25,6 +25,7 @@ import brian2 as b2
 import numpy as np
 
 from bioattn.circuits.network import build_circuit
+from bioattn.circuits.scene import build_scene_circuit
 from bioattn.config import Model
 from bioattn.errors import BioattnError
 from bioattn.schedule import Schedule
@@ -34,22 +35,42 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 
 @dataclass
 class SimulationOutput:
-    """Spikes (s, index) of both pyramidal rings and the sensory LFP proxy (s, A)."""
+    """What a run recorded: spikes (t in s, neuron index) and population size per area, and
+    continuous traces (t in s, values with time first) by name.
+
+    Two-area circuit: areas ``sensory``, ``pfc``; traces ``lfp`` (A) and, if recorded,
+    ``topdown`` (S, time × neuron).  Multi-item circuit: areas ``pfc``, ``column`` (all columns,
+    location-major), ``readout``, ``ppc``, ``pulvinar``, ``trn``; traces ``ff_conductance`` (S,
+    time × location), ``gate`` and ``readout_v`` (V).
+    """
 
     seed: int
     target: str
-    n_sensory: int
-    n_pfc: int
-    sensory_t: np.ndarray
-    sensory_i: np.ndarray
-    pfc_t: np.ndarray
-    pfc_i: np.ndarray
-    lfp_t: np.ndarray
-    lfp: np.ndarray
-    #: Top-down conductance onto each sensory pyramidal cell (time × neuron, S), if recorded.
-    topdown_t: np.ndarray | None = None
-    topdown_g: np.ndarray | None = None
+    spikes: dict[str, tuple[np.ndarray, np.ndarray]]
+    sizes: dict[str, int]
+    traces: dict[str, tuple[np.ndarray, np.ndarray]]
     timings: dict = field(default_factory=dict)
+
+    def t(self, area: str) -> np.ndarray:  # noqa: D102
+        return self.spikes[area][0]
+
+    def i(self, area: str) -> np.ndarray:
+        return self.spikes[area][1]
+
+    def n(self, area: str) -> int:
+        return self.sizes[area]
+
+    # The two-area circuit's names, as its protocols and tests use them.
+    sensory_t = property(lambda self: self.t("sensory"))
+    sensory_i = property(lambda self: self.i("sensory"))
+    pfc_t = property(lambda self: self.t("pfc"))
+    pfc_i = property(lambda self: self.i("pfc"))
+    n_sensory = property(lambda self: self.n("sensory"))
+    n_pfc = property(lambda self: self.n("pfc"))
+    lfp_t = property(lambda self: self.traces["lfp"][0])
+    lfp = property(lambda self: self.traces["lfp"][1])
+    topdown_t = property(lambda self: self.traces.get("topdown", (None, None))[0])
+    topdown_g = property(lambda self: self.traces.get("topdown", (None, None))[1])
 
 
 def _progress(elapsed: float, completed: float, start: float, duration: float) -> None:
@@ -92,7 +113,10 @@ def simulate(
     b2.defaultclock.dt = sim.dt
     b2.seed(seed)
     try:
-        circuit = build_circuit(model, schedule, scale, record_topdown)
+        if model.circuit == "multi_item":
+            circuit = build_scene_circuit(model, schedule, scale)
+        else:
+            circuit = build_circuit(model, schedule, scale, record_topdown)
         net = b2.Network(circuit.objects)
         report = _progress if progress else None
         net.run(
@@ -105,22 +129,7 @@ def simulate(
         if standalone:
             b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)
         t_run = time.perf_counter()
-        mons = circuit.monitors
-        out = SimulationOutput(
-            seed=seed,
-            target=target,
-            n_sensory=len(circuit.sensory.exc),
-            n_pfc=len(circuit.pfc.exc),
-            sensory_t=np.asarray(mons["sensory_spikes"].t / b2.second),
-            sensory_i=np.asarray(mons["sensory_spikes"].i[:], dtype=np.int32),
-            pfc_t=np.asarray(mons["pfc_spikes"].t / b2.second),
-            pfc_i=np.asarray(mons["pfc_spikes"].i[:], dtype=np.int32),
-            lfp_t=np.asarray(mons["lfp"].t / b2.second),
-            lfp=np.asarray(mons["lfp"].lfp[0] / b2.amp),
-        )
-        if record_topdown:
-            out.topdown_t = np.asarray(mons["topdown"].t / b2.second)
-            out.topdown_g = np.asarray(mons["topdown"].g_ampa_lr / b2.siemens).T
+        out = SimulationOutput(seed=seed, target=target, **circuit.collect())
         out.timings = {
             "setup_s": t_built - t0,
             "run_s": t_run - t_built,

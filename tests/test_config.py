@@ -66,7 +66,7 @@ def test_default_model_loads_by_name_and_by_path():
     assert by_name["pfc"].n_exc == 1024
     assert by_name["topdown"].sigma == pytest.approx(math.radians(72))
     assert config.to_raw(by_name) == config.to_raw(by_path)
-    assert set(config.SECTIONS) <= set(by_name.sections)
+    assert set(config.CIRCUITS["two_area"]) <= set(by_name.sections)
 
 
 def test_every_parameter_has_a_description_and_a_source():

@@ -56,6 +56,24 @@ class AttentionCircuit:
     monitors: dict[str, Any]
     objects: list[Any]
 
+    def collect(self) -> dict[str, Any]:
+        """Recorded data as arrays: spikes (t s, i) and sizes per area, and traces."""
+        from brian2 import amp, second, siemens
+
+        mons = self.monitors
+        spikes, sizes = {}, {}
+        for area in ("sensory", "pfc"):
+            mon = mons[f"{area}_spikes"]
+            spikes[area] = (np.asarray(mon.t / second), np.asarray(mon.i[:], dtype=np.int32))
+            sizes[area] = len(mon.source)
+        traces = {"lfp": (np.asarray(mons["lfp"].t / second), np.asarray(mons["lfp"].lfp[0] / amp))}
+        if "topdown" in mons:
+            traces["topdown"] = (
+                np.asarray(mons["topdown"].t / second),
+                np.asarray(mons["topdown"].g_ampa_lr / siemens).T,
+            )
+        return {"spikes": spikes, "sizes": sizes, "traces": traces}
+
 
 def _projection(
     source: RingArea, target: RingArea, params: ProjectionParams, coefficients: Any, name: str

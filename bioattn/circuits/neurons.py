@@ -3,9 +3,9 @@
 Membrane (Brunel & Wang 2001; Wang 2002; Compte et al. 2000):
 
     C_m dV/dt = −g_L (V − E_L) − I_AMPA − I_NMDA − I_GABA
-    I_AMPA = (g_ext + g_ampa_rec + g_ampa_lr)(V − E_exc)
+    I_AMPA = (g_ext + g_ampa_rec + Σ g_ampa,long-range)(V − E_exc)
     I_NMDA = g_nmda_rec (V − E_exc) / (1 + [Mg²⁺]/3.57 mM · exp(−0.062 V/mV))  (Jahr & Stevens)
-    I_GABA = (g_gaba_rec + g_inh_ext)(V − E_inh)
+    I_GABA = (g_gaba_rec + Σ g_gaba,extra)(V − E_inh)
 
 Presynaptic gating variables live in the presynaptic cell (they are the same for all its
 targets), incremented at each spike:
@@ -30,20 +30,24 @@ from bioattn.config import CellParams, SynapseParams
 
 _MEMBRANE = """
 dv/dt = (-g_L * (v - E_L) - I_ampa - I_nmda - I_gaba) / C_m : volt (unless refractory)
-I_ampa = (g_ext + g_ampa_rec + g_ampa_lr) * (v - E_exc) : amp
+I_ampa = (g_ext + g_ampa_rec + {ampa}) * (v - E_exc) : amp
 I_nmda = g_nmda_rec * (v - E_exc) / (1 + mg / mg_scale * exp(-mg_slope * v)) : amp
-I_gaba = (g_gaba_rec + g_inh_ext) * (v - E_inh) : amp
+I_gaba = (g_gaba_rec + {gaba}) * (v - E_inh) : amp
 dg_ext/dt = -g_ext / tau_ampa : siemens
 g_ampa_rec : siemens
 g_nmda_rec : siemens
 g_gaba_rec : siemens
-g_ampa_lr : siemens
-g_inh_ext : siemens
+{inputs}
 nu_drive : Hz
 theta : 1 (constant)
+loc : integer (constant)
 g_ext_unit : siemens (shared, constant)
 nu_bg : Hz (shared, constant)
 """
+
+#: Long-range AMPA and extra GABA_A conductances of the two-area circuit's cells.
+DEFAULT_AMPA = ("g_ampa_lr",)
+DEFAULT_GABA = ("g_inh_ext",)
 
 _EXCITATORY_GATING = """
 ds_ampa/dt = -s_ampa / tau_ampa : 1
@@ -90,20 +94,34 @@ def make_population(
     synapses: SynapseParams,
     name: str,
     dt: Any = 0.1 * ms,
+    ampa: tuple[str, ...] = DEFAULT_AMPA,
+    gaba: tuple[str, ...] = DEFAULT_GABA,
+    extra: str = "",
+    extra_reset: str = "",
 ) -> NeuronGroup:
     """``n`` conductance-based LIF cells (pyramidal if ``excitatory``, else interneurons).
 
     Spikes increment the cell's own presynaptic gating variables in the reset, so no identity
     synapses are needed.  Initial voltages are uniform between E_L and V_th (drawn from the
     simulation's seeded generator).
+
+    ``ampa`` and ``gaba`` name the cell's further input conductances (each written by one
+    projection: Brian2 lets one summed variable target a state variable); they add to I_AMPA and
+    I_GABA.  ``loc`` is the cell's block (location / channel) in block-structured groups.
+    ``extra`` / ``extra_reset``: further equations and spike-triggered statements.
     """
+    equations = _MEMBRANE.format(
+        ampa=" + ".join(ampa),
+        gaba=" + ".join(gaba),
+        inputs="\n".join(f"{g} : siemens" for g in (*ampa, *gaba)),
+    )
     gating = _EXCITATORY_GATING if excitatory else _INHIBITORY_GATING
     on_spike = "s_ampa += 1\nx += 1" if excitatory else "s_gaba += 1"
     group = NeuronGroup(
         n,
-        _MEMBRANE + gating,
+        equations + gating + extra,
         threshold="v > V_th",
-        reset=f"v = V_reset\n{on_spike}",
+        reset=f"v = V_reset\n{on_spike}\n{extra_reset}",
         refractory=cells.t_ref,
         method="euler",
         namespace=cell_namespace(cells, synapses),

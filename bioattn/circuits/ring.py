@@ -108,29 +108,54 @@ class ModeBank:
     Parameters
     ----------
     source : NeuronGroup
-        The presynaptic ring, its neurons at :func:`preferred_angles`.
+        The presynaptic cells: ``n_blocks`` rings of equal size laid end to end (block b holds
+        cells b·n .. (b+1)·n − 1, each ring's cells at :func:`preferred_angles`).  Several
+        cortical columns, or several pools, then share one group and one bank.
     variables : list of str
         Presynaptic gating variables (``"s_ampa"``, ``"s_nmda"``); the bank holds ``c_<var>``.
     n_harmonics : int
-        K: the bank holds modes 0..K (2K+1 numbers per variable).
+        K: the bank holds modes 0..K (2K+1 numbers per variable and block).  With K = 0 the bank
+        holds only each block's sum, Σ_j s_j: the input of an untuned (pool-to-pool) projection.
+    extra : str
+        Further variable declarations of the bank group (e.g. a per-block gate).
     """
 
-    def __init__(self, source: NeuronGroup, variables: list[str], n_harmonics: int, name: str):
+    def __init__(
+        self,
+        source: NeuronGroup,
+        variables: list[str],
+        n_harmonics: int,
+        name: str,
+        n_blocks: int = 1,
+        extra: str = "",
+    ):
         self.variables = list(variables)
         self.n_harmonics = int(n_harmonics)
-        n_modes = 2 * self.n_harmonics + 1
+        self.n_blocks = int(n_blocks)
+        self.n_modes = 2 * self.n_harmonics + 1
+        if len(source) % self.n_blocks:
+            raise ValueError(f"{name}: {len(source)} cells do not split into {n_blocks} blocks")
+        self.block_size = len(source) // self.n_blocks
         self.group = NeuronGroup(
-            n_modes, "\n".join(f"c_{v} : 1" for v in self.variables), name=f"{name}_modes"
+            self.n_blocks * self.n_modes,
+            "\n".join([*(f"c_{v} : 1" for v in self.variables), extra]),
+            name=f"{name}_modes",
         )
         summed = "\n".join(f"c_{v}_post = b * {v}_pre : 1 (summed)" for v in self.variables)
         self.forward = Synapses(
             source, self.group, f"b : 1 (constant)\n{summed}", name=f"{name}_fwd"
         )
         # Explicit index arrays: their order is known before the run, also in cpp_standalone.
-        pre, post = _all_pairs(len(source), n_modes)
-        self.forward.connect(i=pre, j=post)
-        self.forward.b[:] = mode_basis(preferred_angles(len(source)), self.n_harmonics)[pre, post]
+        cell, mode = _all_pairs(len(source), self.n_modes)
+        block = cell // self.block_size
+        self.forward.connect(i=cell, j=block * self.n_modes + mode)
+        basis = mode_basis(preferred_angles(self.block_size), self.n_harmonics)
+        self.forward.b[:] = basis[cell % self.block_size, mode]
         self.objects = [self.group, self.forward]
+
+    def row(self, block: int, mode: int = 0) -> int:
+        """Index in :attr:`group` of ``mode`` of ``block``."""
+        return block * self.n_modes + mode
 
 
 def connect_readout(
@@ -139,6 +164,11 @@ def connect_readout(
     couplings: dict[str, tuple[str, str]],
     coefficients: np.ndarray,
     name: str,
+    *,
+    pairs: list[tuple[int, int, float]] | None = None,
+    target_blocks: int = 1,
+    factor: str | None = None,
+    namespace: dict | None = None,
 ) -> Synapses:
     """Deliver Σ_j W(θ_i − θ_j)·s_j, scaled by a conductance, from a mode bank to a target ring.
 
@@ -146,26 +176,50 @@ def connect_readout(
     ``{"g_nmda_rec": ("s_nmda", "g_nmda")}`` adds ``g_nmda_rec = g_nmda·Σ_j W s_nmda_j``.  The
     conductances are shared constants of the returned Synapses (``syn.g_nmda = 0.7*nS``), so they
     can be changed between runs.  ``coefficients`` are ŵ_0..ŵ_K of W (:func:`fourier_coefficients`).
+
+    Blocks: the target is ``target_blocks`` equal rings laid end to end; ``pairs`` lists
+    ``(source block, target block, weight)`` (default: block b to block b with weight 1, or the
+    single source ring to every target block), so block-structured projections (each column to
+    its own readout, every column to one readout, pools with w⁺ / w⁻) are one Synapses object.
+    ``factor`` is an expression that multiplies the whole delivered conductance (e.g. a gate
+    ``gate_pre`` held in the bank, or a schedule ``query_gain(t)``), with the names it uses
+    in ``namespace``.
     """
     n_harmonics = coefficients.size - 1
     if n_harmonics > bank.n_harmonics:
         raise ValueError(
             f"coefficients: kernel needs {n_harmonics} harmonics, bank has {bank.n_harmonics}"
         )
+    if len(target) % target_blocks:
+        raise ValueError(f"{name}: {len(target)} cells do not split into {target_blocks} blocks")
+    if pairs is None:
+        if bank.n_blocks == 1:
+            pairs = [(0, b, 1.0) for b in range(target_blocks)]
+        elif bank.n_blocks == target_blocks:
+            pairs = [(b, b, 1.0) for b in range(target_blocks)]
+        else:
+            raise ValueError(f"{name}: {bank.n_blocks} source blocks, {target_blocks} target")
     n_modes = 2 * n_harmonics + 1
     params = sorted({g for _, g in couplings.values()})
+    scale = f" * {factor}" if factor else ""
     model = "\n".join(
         ["w : 1 (constant)"]
         + [f"{g} : siemens (shared, constant)" for g in params]
         + [
-            f"{target_var}_post = {g} * w * c_{var}_pre : siemens (summed)"
+            f"{target_var}_post = {g} * w * c_{var}_pre{scale} : siemens (summed)"
             for target_var, (var, g) in couplings.items()
         ]
     )
-    syn = Synapses(bank.group[:n_modes], target, model, name=name)
-    pre, post = _all_pairs(n_modes, len(target))
-    syn.connect(i=pre, j=post)
+    syn = Synapses(bank.group, target, model, namespace=namespace or {}, name=name)
+    size = len(target) // target_blocks
     mode_weights = np.repeat(coefficients, 2)[1:]  # ŵ_0, ŵ_1, ŵ_1, ŵ_2, ŵ_2, ...
-    weights = mode_basis(preferred_angles(len(target)), n_harmonics) * mode_weights
-    syn.w[:] = weights[post, pre]
+    weights = mode_basis(preferred_angles(size), n_harmonics) * mode_weights  # (cell, mode)
+    mode, cell = _all_pairs(n_modes, size)
+    pre, post, w = [], [], []
+    for source_block, target_block, weight in pairs:
+        pre.append(bank.row(source_block) + mode)
+        post.append(target_block * size + cell)
+        w.append(weight * weights[cell, mode])
+    syn.connect(i=np.concatenate(pre), j=np.concatenate(post))
+    syn.w[:] = np.concatenate(w)
     return syn

@@ -1,4 +1,11 @@
 """Experiments run on the circuits; importing this package registers them (see registry)."""
 
-from bioattn.protocols import contrast_response, feature_attention, working_memory  # noqa: F401
+from bioattn.protocols import (  # noqa: F401
+    biased_competition,
+    contrast_response,
+    feature_attention,
+    pulvinar_inactivation,
+    visual_search,
+    working_memory,
+)
 from bioattn.protocols.registry import PROTOCOLS, get_protocol  # noqa: F401

@@ -96,14 +96,7 @@ def counts_in(
     outputs: list[SimulationOutput], windows: np.ndarray, area: str = "sensory"
 ) -> np.ndarray:
     """Spike counts, shape (seed, window, neuron), of the pyramidal cells of ``area``."""
-    return np.stack(
-        [
-            stats.spike_counts(
-                getattr(o, f"{area}_t"), getattr(o, f"{area}_i"), getattr(o, f"n_{area}"), windows
-            )
-            for o in outputs
-        ]
-    )
+    return np.stack([stats.spike_counts(o.t(area), o.i(area), o.n(area), windows) for o in outputs])
 
 
 def lfp_spectra(
@@ -137,11 +130,11 @@ def rate_traces(
     out = np.zeros((len(outputs), starts.size, n_bins))
     for s, o in enumerate(outputs):
         windows = np.stack([starts, starts + length], axis=1)
-        times = getattr(o, f"{area}_t")
+        times = o.t(area)
         for k, (a, _) in enumerate(windows):
             sel = times[(times >= a) & (times < a + n_bins * RATE_BIN)]
             out[s, k] = np.bincount(((sel - a) / RATE_BIN).astype(int), minlength=n_bins)[:n_bins]
-        out[s] /= RATE_BIN * getattr(o, f"n_{area}")
+        out[s] /= RATE_BIN * o.n(area)
     return out
 
 
@@ -163,10 +156,10 @@ def trial_rate_traces(
 def spikes_dataset(outputs: list[SimulationOutput]) -> dict[str, xr.DataArray]:
     """All recorded spikes as flat labelled arrays (time, neuron, seed) per area."""
     data = {}
-    for area in ("sensory", "pfc"):
-        t = np.concatenate([getattr(o, f"{area}_t") for o in outputs])
-        i = np.concatenate([getattr(o, f"{area}_i") for o in outputs])
-        seed = np.concatenate([np.full(getattr(o, f"{area}_t").size, o.seed) for o in outputs])
+    for area in outputs[0].spikes:
+        t = np.concatenate([o.t(area) for o in outputs])
+        i = np.concatenate([o.i(area) for o in outputs])
+        seed = np.concatenate([np.full(o.t(area).size, o.seed) for o in outputs])
         dim = f"{area}_spike"
         data[f"{area}_spike_time"] = xr.DataArray(t, dims=dim, attrs={"units": "s"})
         data[f"{area}_spike_neuron"] = xr.DataArray(i, dims=dim, attrs={"units": "1"})

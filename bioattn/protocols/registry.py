@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bioattn.config import PROTOCOL_SECTIONS
+from bioattn.config import DEFAULT_CIRCUIT, DEFAULT_MODEL, PROTOCOL_CIRCUITS, PROTOCOL_SECTIONS
 from bioattn.errors import BioattnError
 
 
@@ -30,6 +30,9 @@ class Protocol:
     description: str
     params: type
     run: Callable[..., ProtocolResult]
+    #: The circuit (``[meta] circuit``) the protocol runs on, and the model file used by default.
+    circuit: str = DEFAULT_CIRCUIT
+    default_model: str = DEFAULT_MODEL
 
 
 PROTOCOLS: dict[str, Protocol] = {}
@@ -39,6 +42,7 @@ def register(protocol: Protocol) -> Protocol:
     PROTOCOLS[protocol.name] = protocol
     # Model files name protocol sections with underscores: [protocol.feature_attention].
     PROTOCOL_SECTIONS[section_name(protocol.name)] = protocol.params
+    PROTOCOL_CIRCUITS[section_name(protocol.name)] = protocol.circuit
     return protocol
 
 

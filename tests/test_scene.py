@@ -1,0 +1,252 @@
+"""The multi-item circuit: block-structured rings, scene schedules, model file, protocol designs,
+and the scientific effects on the real circuit (Reynolds 1999, Zhou 2016, causality in time)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from brian2 import NeuronGroup, start_scope
+
+from bioattn import cli, config
+from bioattn.circuits.ring import ModeBank, connect_readout, fourier_coefficients, ring_kernel
+from bioattn.errors import BioattnError
+from bioattn.protocols import biased_competition, pulvinar_inactivation, visual_search
+from bioattn.protocols import scene as sc
+from bioattn.schedule import Schedule
+from bioattn.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def model():
+    return config.load_model("multi_item")
+
+
+# --------------------------------------------------------------------------------------------
+# Block-structured rings
+# --------------------------------------------------------------------------------------------
+
+
+def _dense_weights(syn, n_pre_rows, n_post, bank, coefficients):
+    """Effective cell-to-cell weight matrix W[post, pre cell] of a bank → target readout."""
+    w = np.zeros((n_post, n_pre_rows))
+    w[np.asarray(syn.j[:]), np.asarray(syn.i[:])] = np.asarray(syn.w[:])
+    b = np.zeros((n_pre_rows, len(bank.forward.source)))
+    b[np.asarray(bank.forward.j[:]), np.asarray(bank.forward.i[:])] = np.asarray(bank.forward.b[:])
+    return w @ b
+
+
+def test_blocks_couple_only_the_listed_pairs_with_the_ring_kernel():
+    start_scope()
+    n, blocks, sigma = 32, 3, math.radians(36)
+    source = NeuronGroup(n * blocks, "s_ampa : 1")
+    target = NeuronGroup(n * blocks, "g : siemens")
+    coefficients = fourier_coefficients(sigma, None, 1e-6)
+    bank = ModeBank(source, ["s_ampa"], coefficients.size - 1, "test", n_blocks=blocks)
+    pairs = [(0, 1, 1.0), (2, 1, 0.5), (1, 0, 2.0)]
+    syn = connect_readout(
+        bank, target, {"g": ("s_ampa", "g_unit")}, coefficients, "test_readout",
+        pairs=pairs, target_blocks=blocks,
+    )  # fmt: skip
+    dense = _dense_weights(syn, len(bank.group), n * blocks, bank, coefficients)
+    theta = 2 * np.pi * np.arange(n) / n
+    kernel = ring_kernel(theta[:, None] - theta[None, :], sigma)
+    expected = np.zeros((n * blocks, n * blocks))
+    for a, b, weight in pairs:
+        expected[b * n : (b + 1) * n, a * n : (a + 1) * n] = weight * kernel
+    np.testing.assert_allclose(dense, expected, atol=1e-5 * kernel.max())
+
+
+def test_mode_bank_rejects_uneven_blocks():
+    start_scope()
+    with pytest.raises(ValueError, match="blocks"):
+        ModeBank(NeuronGroup(10, "s_ampa : 1"), ["s_ampa"], 1, "uneven", n_blocks=3)
+
+
+# --------------------------------------------------------------------------------------------
+# Scene schedules
+# --------------------------------------------------------------------------------------------
+
+
+def test_scene_schedule_places_items_cue_and_query_gain_per_location():
+    schedule = Schedule(0.001, 3)
+    scene = ((0.5, 1.0), (0.0, 0.0), (2.0, 0.3))
+    schedule.add_trial(
+        {}, [("a", 0.01, {}), ("b", 0.02, {"scene": scene, "spatial_cue": 2, "query_gain": 2.0})]
+    )
+    arrays = schedule.arrays()
+    assert arrays["scene_gain"].shape == (30, 3)
+    np.testing.assert_array_equal(arrays["scene_gain"][:10], 0)
+    np.testing.assert_array_equal(arrays["scene_gain"][10:], [[1.0, 0.0, 0.3]] * 20)
+    np.testing.assert_array_equal(arrays["scene_angle"][10:, 2], 2.0)
+    np.testing.assert_array_equal(arrays["spatial_cue"][10:], [[0, 0, 1]] * 20)
+    np.testing.assert_array_equal(arrays["query_gain"], [1.0] * 10 + [2.0] * 20)
+
+
+@pytest.mark.parametrize(
+    "settings, match",
+    [({"scene": ((0.0, 1.0),)}, "scene of 1 items, expected 3"), ({"spatial_cue": 3}, "0 .. 2")],
+)
+def test_scene_schedule_rejects_wrong_scenes(settings, match):
+    with pytest.raises(BioattnError, match=match):
+        Schedule(0.001, 3).add_trial({}, [("bad", 0.01, settings)])
+
+
+# --------------------------------------------------------------------------------------------
+# Model file and circuits
+# --------------------------------------------------------------------------------------------
+
+
+def test_multi_item_model_loads_and_round_trips(model, tmp_path):
+    assert model.circuit == "multi_item"
+    assert set(config.CIRCUITS["multi_item"]) <= set(model.sections)
+    assert model["scene"].n_locations == 4
+    path = tmp_path / "m.toml"
+    path.write_text(config.to_toml(model))
+    assert config.to_raw(config.load_model(path)) == config.to_raw(model)
+    rows = config.parameter_rows(model)
+    assert all(description and source for _, _, description, source in rows)
+
+
+def test_sections_of_another_circuit_are_rejected(tmp_path):
+    text = config.MODELS_DIR.joinpath("ardid2007.toml").read_text()
+    path = tmp_path / "mixed.toml"
+    path.write_text(text + "\n[scene]\nn_locations = 4\n")
+    with pytest.raises(BioattnError, match=r"\[scene\]: not a section of circuit 'two_area'"):
+        config.load_model(path)
+
+
+def test_protocol_on_the_wrong_circuit_is_one_line_exit_2(tmp_path, capsys):
+    code = cli.main(
+        ["run", "biased-competition", "--model", "ardid2007", "--out", str(tmp_path / "x")]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "runs on the 'multi_item' circuit" in err
+    assert not (tmp_path / "x").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Designs
+# --------------------------------------------------------------------------------------------
+
+
+def test_visual_search_design_labels_targets_and_distractors(model):
+    p = model["protocol.visual_search"]
+    trials = visual_search.design(p, 4, 2)
+    assert len(trials) == 2 * len(p.set_sizes) * len(p.cue_strengths) * len(p.contrasts)
+    assert trials == visual_search.design(p, 4, 2)  # deterministic
+    for trial in trials:
+        target = trial.items[trial.labels["target_location"]]
+        assert target[0] == pytest.approx(trial.query)
+        distances = [
+            abs((item[0] - trial.query + np.pi) % (2 * np.pi) - np.pi)
+            for b, item in enumerate(trial.items)
+            if item is not None and b != trial.labels["target_location"]
+        ]
+        assert all(min(abs(d - np.array(p.distractor_distances))) < 1e-9 for d in distances)
+        assert len({item[1] for item in trial.items if item is not None}) == 1
+    sizes = {sum(i is not None for i in t.items) for t in trials}
+    assert sizes == {1, 2, 4}
+
+
+def test_visual_search_rejects_set_sizes_beyond_the_locations(model):
+    p = model.with_overrides(["protocol.visual_search.set_sizes=[1.0, 5.0]"])
+    with pytest.raises(BioattnError, match=r"set_sizes \[1.0, 5.0\]: expected whole numbers"):
+        visual_search.design(p["protocol.visual_search"], 4, 1)
+
+
+def test_conditions_are_interleaved_within_every_repeat(model):
+    p = model["protocol.biased_competition"]
+    trials = biased_competition.design(p, 4, 3)
+    for k in range(3):
+        block = trials[9 * k : 9 * (k + 1)]
+        assert {(t.labels["scene"], t.labels["attend"]) for t in block} == {
+            (s, a) for s in range(3) for a in range(3)
+        }
+    orders = [[(t.labels["scene"], t.labels["attend"]) for t in trials[9 * k : 9 * k + 9]]
+              for k in range(3)]  # fmt: skip
+    assert orders[0] != orders[1] or orders[1] != orders[2]
+
+
+def test_biased_competition_metrics_follow_their_definition():
+    rates = np.zeros((3, 3, 4))
+    rates[0, 0], rates[1, 0], rates[2, 0] = 60.0, 10.0, 30.0  # P, N, pair with attention away
+    rates[2, 1], rates[2, 2] = 50.0, 15.0  # pair, attend P / attend N
+    out = biased_competition.analyse(rates)
+    assert out["pair_shift_attend_pref"] == pytest.approx(20 / 30)
+    assert out["pair_shift_attend_nonpref"] == pytest.approx(15 / 20)
+    assert out["pair_between"] == 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# The real circuit
+# --------------------------------------------------------------------------------------------
+
+
+def test_readout_before_a_new_item_is_identical_with_and_without_it(model):
+    """Masked attention from time: a later item cannot change earlier read-outs (same seed)."""
+    d = np.radians
+    blank = ((0.0, 0.0),) * 4
+
+    def schedule(with_second: bool) -> Schedule:
+        s = Schedule(float(model["simulation"].schedule_dt), 4)
+        first = ((d(90), 1.0),) + blank[1:]
+        both = ((d(90), 1.0), (d(270), 1.0) if with_second else (0.0, 0.0)) + blank[2:]
+        s.add_trial({}, [("settle", 0.2, {}), ("first", 0.3, {"scene": first}),
+                         ("second", 0.3, {"scene": both})])  # fmt: skip
+        return s
+
+    runs = [simulate(model, schedule(w), seed=5, progress=False) for w in (True, False)]
+    onset = 0.5
+    for area in ("readout", "column", "ppc", "pulvinar"):
+        early = [o.t(area) < onset for o in runs]
+        np.testing.assert_array_equal(runs[0].t(area)[early[0]], runs[1].t(area)[early[1]])
+        np.testing.assert_array_equal(runs[0].i(area)[early[0]], runs[1].i(area)[early[1]])
+    # ... and the second item does change what comes after its onset.
+    late = [(o.t("readout") >= onset) & (o.t("readout") < onset + 0.3) for o in runs]
+    n = runs[0].n("readout")
+    profiles = [
+        np.bincount(o.i("readout")[m], minlength=n) for o, m in zip(runs, late, strict=True)
+    ]
+    near_second = np.abs(((np.arange(n) / n) * 360 - 270 + 180) % 360 - 180) < 30
+    assert profiles[0][near_second].mean() > 2 * profiles[1][near_second].mean()
+
+
+def test_biased_competition_on_the_circuit(model):
+    """Reynolds et al. 1999: pair between singles; attention moves it >= 50 % toward either."""
+    result = biased_competition.run(
+        model, seeds=[1], n_trials=3, scale=1.0, target="cpp_standalone", progress=False,
+        standalone_dir=None,
+    )  # fmt: skip
+    s = result.summary
+    assert s["r_nonpref"] < s["r_pair"] < s["r_pref"]
+    assert s["pair_shift_attend_pref"] >= 0.5
+    assert s["pair_shift_attend_nonpref"] >= 0.5
+
+
+def test_silencing_the_pulvinar_lowers_attention_modulation_and_evoked_rates(model):
+    """Zhou, Schafer & Desimone 2016."""
+    result = pulvinar_inactivation.run(
+        model, seeds=[1], n_trials=3, scale=1.0, target="cpp_standalone", progress=False,
+        standalone_dir=None,
+    )  # fmt: skip
+    s = result.summary
+    assert s["pulvinar_rate_inactivated"] < 0.1 * s["pulvinar_rate_intact"]
+    assert s["ami_intact"] > 0.05
+    assert s["ami_inactivated"] < 0.5 * s["ami_intact"]
+    assert s["evoked_inactivated"] < 0.9 * s["evoked_intact"]
+
+
+def test_scene_trial_epochs_hold_cue_and_gain_until_the_stimulus_ends():
+    class P:
+        t_erase, t_iti, t_cue, t_delay, t_stimulus = 0.1, 0.1, 0.1, 0.1, 0.2
+
+    trial = sc.SceneTrial([(1.0, 1.0), None], 2.0, 0.5, 1)
+    epochs = sc.scene_epochs(P, trial)
+    assert [e[0] for e in epochs] == ["erase", "iti", "cue", "delay", "stimulus"]
+    assert epochs[2][2]["cue_angle"] == 2.0
+    for _, _, settings in epochs[2:]:
+        assert settings["spatial_cue"] == 1 and settings["query_gain"] == 0.5
+    assert epochs[4][2]["scene"] == ((1.0, 1.0), (0.0, 0.0))
