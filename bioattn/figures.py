@@ -215,3 +215,60 @@ def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
     axes[1].set_title("priority map and gate")
     fig.tight_layout()
     return fig
+
+
+def masked_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Mean template weight of item k in the readout at step t (the learned 'mask'), and the
+    influence by lag."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    weights = ds["item_weight"].mean(dim=("seed", "trial")).values  # (step, item)
+    image = axes[0].imshow(weights, cmap="viridis", origin="upper")
+    axes[0].set(xlabel="item k (shown at step k)", ylabel="readout step t",
+                title=f"weight of item k at step t\n(causal violations: "
+                f"{summary['causal_violations']})")  # fmt: skip
+    fig.colorbar(image, ax=axes[0], shrink=0.8)
+    lags = sorted(int(k.rsplit("_", 1)[1]) for k in summary if k.startswith("influence_lag_"))
+    axes[1].plot(lags, [summary[f"influence_lag_{d}"] for d in lags], "o-", color="tab:red")
+    axes[1].axhline(summary["influence_future"], color="0.5", ls="--", label="items not yet shown")
+    axes[1].set(xlabel="steps since the item was shown", ylabel="influence (relative to lag 0)",
+                title="decay of earlier items' influence")  # fmt: skip
+    axes[1].legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def self_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Mean template weight of each item in each column's response, without and with lateral
+    connections."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for ax, condition in zip(axes, ds["condition"].values, strict=True):
+        weights = ds["item_weight"].sel(condition=condition).mean(dim=("seed", "trial")).values
+        image = ax.imshow(weights, cmap="viridis", vmin=0)
+        ax.set(xlabel="item (location)", ylabel="column",
+               title=f"lateral {condition}: others' share "
+               f"{summary[f'other_weight_{condition}']:.2f}")  # fmt: skip
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def two_streams_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Readout weight on A among A and B for every spatial × feature cue combination."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    share = ds["share_a"].values
+    spatial, feature = ds["spatial_index"].values, ds["feature_index"].values
+    grid = np.array([[np.nanmean(share[:, (spatial == s) & (feature == f)]) for f in range(3)]
+                     for s in range(3)])  # fmt: skip
+    image = axes[0].imshow(grid, cmap="coolwarm", vmin=0, vmax=1)
+    labels = ["none", "A", "B"]
+    axes[0].set_xticks(range(3), labels)
+    axes[0].set_yticks(range(3), labels)
+    axes[0].set(xlabel="feature cue", ylabel="spatial cue", title="readout share of A")
+    fig.colorbar(image, ax=axes[0], shrink=0.8)
+    keys = ["spatial_effect", "feature_effect", "interaction"]
+    axes[1].bar(range(3), [summary[k] for k in keys], color=["tab:purple", "tab:red", "0.5"])
+    axes[1].set_xticks(range(3), ["spatial", "feature", "interaction"])
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set(ylabel="change in share of A", title="two streams (heads)")
+    fig.tight_layout()
+    return fig

@@ -250,3 +250,90 @@ def test_scene_trial_epochs_hold_cue_and_gain_until_the_stimulus_ends():
     for _, _, settings in epochs[2:]:
         assert settings["spatial_cue"] == 1 and settings["query_gain"] == 0.5
     assert epochs[4][2]["scene"] == ((1.0, 1.0), (0.0, 0.0))
+
+
+def test_causal_violations_counts_only_differing_spikes_before_the_onset():
+    from bioattn.protocols.masked_attention import causal_violations
+    from bioattn.simulate import SimulationOutput
+
+    def output(t, i):
+        t, i = np.asarray(t, float), np.asarray(i, np.int32)
+        return SimulationOutput(1, "x", {"readout": (t, i)}, {"readout": 4}, {})
+
+    a = output([0.1, 0.2, 0.5, 0.7], [0, 1, 2, 3])
+    assert causal_violations(a, output([0.1, 0.2, 0.6], [0, 1, 2]), onset=0.5) == 0
+    assert causal_violations(a, output([0.1, 0.25], [0, 1]), onset=0.5) == 2
+    assert causal_violations(a, output([0.1], [0]), onset=0.5) == 1
+
+
+def test_template_weights_recover_a_known_mixture():
+    n = 128
+    theta = 2 * np.pi * np.arange(n) / n
+    template = 3.0 + 20.0 * np.exp(2.5 * (np.cos(theta) - 1))
+    shift = lambda a: np.roll(template - 3.0, int(round(a / (2 * np.pi) * n)))  # noqa: E731
+    angles = np.array([[0.5, 2.5, np.nan], [1.0, 4.0, 5.5]])
+    profiles = np.array(
+        [3.0 + 0.7 * shift(0.5) + 0.3 * shift(2.5), 3.0 + 0.2 * shift(1.0) + 0.8 * shift(5.5)]
+    )
+    weights = sc.template_weights(profiles, angles, template)
+    np.testing.assert_allclose(weights[0, :2], [0.7, 0.3], atol=1e-6)
+    assert np.isnan(weights[0, 2])
+    np.testing.assert_allclose(weights[1], [0.2, 0.0, 0.8], atol=1e-6)
+
+
+def _run(protocol, model, n_trials):
+    return protocol.run(
+        model, seeds=[1], n_trials=n_trials, scale=1.0, target="cpp_standalone", progress=False,
+        standalone_dir=None,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_masked_attention_is_causal_and_earlier_items_fade(model):
+    from bioattn.protocols import masked_attention
+
+    s = _run(masked_attention.PROTOCOL, model, 6).summary
+    assert s["causal_violations"] == 0
+    assert s["influence_future"] < 0.1
+    assert s["influence_lag_1"] < 0.8 * s["influence_lag_0"]
+
+
+@pytest.mark.slow
+def test_lateral_connections_make_columns_mix_the_other_items(model):
+    from bioattn.protocols import self_attention
+
+    s = _run(self_attention.PROTOCOL, model, 4).summary
+    assert s["other_weight_none"] < 0.15
+    assert s["other_weight_lateral"] > s["other_weight_none"] + 0.1
+
+
+@pytest.mark.slow
+def test_two_streams_each_move_the_readout_towards_their_item(model):
+    from bioattn.protocols import two_streams
+
+    s = _run(two_streams.PROTOCOL, model, 2).summary
+    assert s["spatial_effect"] > 0.1
+    assert s["feature_effect"] > 0.02
+    assert s["gate_a_spatial"] > 1.5 * s["gate_a_none"]
+    assert s["column_gain_a_feature"] > 1.05
+
+
+@pytest.mark.slow
+def test_visual_search_cli_labels_every_trial(tmp_path):
+    import json
+
+    import xarray as xr
+
+    out = tmp_path / "search"
+    assert cli.main(["run", "visual-search", "--trials", "1", "--out", str(out), "--quiet"]) == 0
+    ds = xr.open_dataset(out / "results.nc")
+    n = ds.sizes["trial"]
+    assert n == 27 and ds["item_feature"].shape == (n, 4)
+    occupied = np.isfinite(ds["item_feature"].values)
+    np.testing.assert_array_equal(occupied.sum(axis=1), ds["set_size"].values)
+    np.testing.assert_array_equal(occupied, ds["item_contrast"].values > 0)
+    assert np.all(np.isfinite(ds["query"].values))
+    assert ds["ff_charge"].shape == (1, n, 4)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["target_share_ratio"] > 1.2
+    assert summary["ppc_target_rate"] > summary["ppc_distractor_rate"]

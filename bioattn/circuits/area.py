@@ -70,6 +70,7 @@ def build_area(
     ampa: tuple[str, ...] = DEFAULT_AMPA,
     gaba: tuple[str, ...] = DEFAULT_GABA,
     bank_extra: str = "",
+    extra: str = "",
 ) -> RingArea:
     """Build one ring area (without its drive; see :func:`add_drive`).
 
@@ -78,13 +79,14 @@ def build_area(
     block b's cells are b·n .. (b+1)·n − 1 with ``loc`` = b; every connection stays inside its
     block.  ``ampa`` / ``gaba``: the cells' long-range input conductances (see
     :func:`~bioattn.circuits.neurons.make_population`).  ``bank_extra``: further variables of
-    the excitatory mode bank (see :class:`~bioattn.circuits.ring.ModeBank`).
+    the excitatory mode bank (see :class:`~bioattn.circuits.ring.ModeBank`); ``extra``: further
+    equations of both populations.
     """
     sim = model["simulation"]
     n_e, n_i = scaled_size(area.n_exc, scale), scaled_size(area.n_inh, scale)
     # Per-synapse conductances are given at the file's sizes; keep total input per cell fixed.
     e_factor, i_factor = area.n_exc / n_e, area.n_inh / n_i
-    exc, inh = _populations(name, n_e * n_blocks, n_i * n_blocks, model, ampa, gaba)
+    exc, inh = _populations(name, n_e * n_blocks, n_i * n_blocks, model, ampa, gaba, extra)
     for group, n in ((exc, n_e), (inh, n_i)):
         group.theta = np.tile(preferred_angles(n), n_blocks)
         group.loc = np.repeat(np.arange(n_blocks), n)
@@ -138,14 +140,14 @@ def build_pools(
 
 
 def _populations(
-    name: str, n_exc: int, n_inh: int, model: Model, ampa: tuple, gaba: tuple
+    name: str, n_exc: int, n_inh: int, model: Model, ampa: tuple, gaba: tuple, extra: str = ""
 ) -> tuple[NeuronGroup, NeuronGroup]:
     sim, syn = model["simulation"], model["synapses"]
     exc = make_population(
-        n_exc, True, model["cells.excitatory"], syn, f"{name}_E", sim.dt, ampa, gaba
+        n_exc, True, model["cells.excitatory"], syn, f"{name}_E", sim.dt, ampa, gaba, extra
     )
     inh = make_population(
-        n_inh, False, model["cells.inhibitory"], syn, f"{name}_I", sim.dt, ampa, gaba
+        n_inh, False, model["cells.inhibitory"], syn, f"{name}_I", sim.dt, ampa, gaba, extra
     )
     return exc, inh
 
@@ -202,12 +204,14 @@ def add_drive(
     angle: TimedArray,
     schedule_dt: Any,
     per_location: bool = False,
+    modulation: str | None = None,
 ) -> None:
     """Add a feature-tuned Poisson drive to both populations of ``area`` (see module docstring).
 
     ``drive`` is a :class:`~bioattn.config.DriveParams` (stimulus or cue).  With
     ``per_location`` the TimedArrays are two-dimensional (time × location) and block b of the
-    area (its cells with ``loc`` = b) sees location b's item.
+    area (its cells with ``loc`` = b) sees location b's item.  ``modulation``: a per-cell
+    variable that multiplies the drive (the pulvinar's gain on afferent input to a column).
     """
     gain_name, angle_name = f"{area.name}_drive_gain", f"{area.name}_drive_angle"
     for group, nu_tuned, nu_untuned in (
@@ -223,8 +227,9 @@ def add_drive(
                 "kappa": drive.kappa,
             }
         )
+        code = _DRIVE.format(gain=gain_name, angle=angle_name, at="t, loc" if per_location else "t")
         group.run_regularly(
-            _DRIVE.format(gain=gain_name, angle=angle_name, at="t, loc" if per_location else "t"),
+            code + (f" * {modulation}" if modulation else ""),
             dt=schedule_dt,
             name=f"{group.name}_drive",
         )

@@ -20,8 +20,10 @@ Areas (all conductance-based LIF, :mod:`bioattn.circuits.neurons`):
 - **Pulvinar + TRN** — one relay channel and one TRN sector per location.  Relay b is driven by
   PPC pool b and column b (Shipp 2003; Saalmann & Kastner 2011) and inhibited by TRN b, which
   is driven by column b, the relay's collaterals and PFC (Zikopoulos & Barbas 2006: PFC → TRN).
-  The relay feeds back onto column b (pulvinar → V4; Zhou, Schafer & Desimone 2016 lose evoked
-  responses and attention effects without it).
+  The relay also sets the gain of column b's afferent (stimulus) drive,
+  ν_stim × (1 + κ_aff · r̄_b / r_ref): pulvinar → V1/V4 input amplifies visual responses rather
+  than creating them (Purushothaman et al. 2012: inactivation lowers, excitation raises V1
+  responses; Zhou, Schafer & Desimone 2016 lose V4 evoked responses and attention effects).
 - **Readout** — one feature ring (IT / downstream cortex) that receives every column through a
   feature-preserving kernel.  Its population activity is the attention output.
 
@@ -63,10 +65,14 @@ from bioattn.config import Model
 from bioattn.errors import BioattnError
 from bioattn.schedule import Schedule
 
-#: Column cells' long-range AMPA inputs: PFC top-down, pulvinar, lateral (other columns).
-COLUMN_AMPA = ("g_ampa_lr", "g_ampa_th", "g_ampa_lat")
-#: Per-location gate held in the column mode bank (one value per block, in every mode row).
-_GATE = "gate : 1\ngate_floor : 1 (shared, constant)\ngate_total = gate_floor + gate : 1"
+#: Column cells' long-range AMPA inputs: PFC top-down, lateral (other columns).
+COLUMN_AMPA = ("g_ampa_lr", "g_ampa_lat")
+#: Per-location gate held in the column mode bank (one value per block, in every mode row):
+#: ``relay`` = r̄_b / r_ref, the gate γ_0 + γ·relay.
+_GATE = (
+    "relay : 1\ngate_floor : 1 (shared, constant)\ngate_gain : 1 (shared, constant)\n"
+    "gate_total = gate_floor + gate_gain * relay : 1"
+)
 #: Spike monitors: output name → population.
 SPIKE_AREAS = ("pfc", "column", "readout", "ppc", "pulvinar", "trn")
 
@@ -177,8 +183,10 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         n_blocks=n_loc,
         ampa=COLUMN_AMPA,
         bank_extra=_GATE,
+        extra="thalamic_gain : 1",
     )
     columns.exc_bank.group.gate_floor = pul.gate_floor
+    columns.exc_bank.group.gate_gain = pul.gate_gain
     readout = build_area("readout", model["readout"], model, scale)
     ppc = build_pools("ppc", model["ppc"], model, scale, n_loc)
     n_relay = scaled_size(pul.n_relay, scale)
@@ -209,7 +217,10 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
     # Inputs from the schedule.
     stimulus = model["stimulus"]
     inputs = schedule.timed_arrays({"scene_gain": lambda c: feedforward_contrast_gain(c, stimulus)})
-    add_drive(columns, stimulus, inputs["scene_gain"], inputs["scene_angle"], sim.schedule_dt, True)
+    add_drive(
+        columns, stimulus, inputs["scene_gain"], inputs["scene_angle"], sim.schedule_dt, True,
+        modulation="thalamic_gain",
+    )  # fmt: skip
     add_drive(pfc, model["cue"], inputs["cue_gain"], inputs["cue_angle"], sim.schedule_dt)
     pfc.exc.namespace.update({"erase_signal": inputs["erase"], "g_erase": model["erase"].g_inh})
     pfc.exc.run_regularly(
@@ -275,11 +286,7 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         _untuned(columns.exc_bank, relay, "g_ampa_ctx", pul.g_from_column * col_ratio,
                  "col_relay", pairs=same, target_blocks=n_loc),
         _trn_to_relay(trn_bank, relay, pul, trn_p.n_cells / n_trn, n_loc),
-        # Relay → its column (E and I) and → TRN.
-        _untuned(relay_bank, columns.exc, "g_ampa_th", pul.g_to_column_e * relay_ratio,
-                 "relay_col_e", pairs=same, target_blocks=n_loc),
-        _untuned(relay_bank, columns.inh, "g_ampa_th", pul.g_to_column_i * relay_ratio,
-                 "relay_col_i", pairs=same, target_blocks=n_loc),
+        # Relay → TRN.
         _untuned(relay_bank, trn, "g_ampa_relay", trn_p.g_from_relay * relay_ratio,
                  "relay_trn", pairs=same, target_blocks=n_loc),
         # TRN from its column and from PFC.
@@ -292,7 +299,7 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
     gate = Synapses(
         relay,
         columns.exc_bank.group,
-        "gate_unit : 1 (shared, constant)\ngate_post = gate_unit * a_gate_pre : 1 (summed)",
+        "gate_unit : 1 (shared, constant)\nrelay_post = gate_unit * a_gate_pre : 1 (summed)",
         name="pulvinar_gate",
     )
     bank = columns.exc_bank
@@ -300,8 +307,19 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
     gate.connect(
         i=cell, j=(cell // n_relay) * bank.n_modes + np.tile(np.arange(bank.n_modes), len(relay))
     )
-    gate.gate_unit = pul.gate_gain / (n_relay * float(pul.tau_gate * pul.gate_rate_ref))
+    gate.gate_unit = 1.0 / (n_relay * float(pul.tau_gate * pul.gate_rate_ref))
     synapses.append(gate)
+    # ... and the same relay rate sets the gain of the stimulus drive of column b's cells.
+    for group in (columns.exc, columns.inh):
+        afferent = Synapses(
+            bank.group, group,
+            "k_aff : 1 (shared, constant)\nthalamic_gain_post = 1 + k_aff * relay_pre : 1 (summed)",
+            name=f"pulvinar_afferent_{group.name}",
+        )  # fmt: skip
+        cells = np.arange(len(group))
+        afferent.connect(i=(cells // (len(group) // n_loc)) * bank.n_modes, j=cells)
+        afferent.k_aff = pul.afferent_gain
+        synapses.append(afferent)
 
     # Readout mean membrane potential (driving force of the delivered charge).
     vbar_group = NeuronGroup(1, "vbar : volt", name="readout_vbar")

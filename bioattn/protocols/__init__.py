@@ -4,7 +4,10 @@ from bioattn.protocols import (  # noqa: F401
     biased_competition,
     contrast_response,
     feature_attention,
+    masked_attention,
     pulvinar_inactivation,
+    self_attention,
+    two_streams,
     visual_search,
     working_memory,
 )

@@ -21,7 +21,7 @@ Metrics (summary.json):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -98,27 +98,12 @@ def analyse(rates: np.ndarray) -> dict[str, float]:
     }
 
 
-def run(
-    model: Model,
-    *,
-    seeds: list[int] | None,
-    n_trials: int | None,
-    scale: float,
-    target: str,
-    progress: bool,
-    standalone_dir: Path | None,
-) -> ProtocolResult:
-    p: BiasedCompetitionParams = common.protocol_params(model, NAME)
-    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
-    n_loc = model["scene"].n_locations
-    trials = design(p, n_loc, n_trials)
-    schedule = sc.build_schedule(p, trials, float(model["simulation"].schedule_dt), n_loc)
-    settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)
-    outputs = common.run_seeds(model, schedule, settings)
-
-    window = float(p.t_stimulus - p.analysis_offset)
-    windows = schedule.windows("stimulus", offset=float(p.analysis_offset))
-    measured = sc.measure(outputs, windows, model)
+def run(model: Model, **options: Any) -> ProtocolResult:
+    """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
+    r = sc.prepare(model, NAME, design, **options)
+    p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
+    outputs = common.run_seeds(model, r.schedule, r.settings)
+    measured = sc.measure(outputs, r.windows, model)
     n_read = outputs[0].n("readout")
     pref_cells = sc.item_cells(2 * np.pi * np.arange(n_read) / n_read, p.pref_angle, p.cell_window)
     rates = measured["readout"][:, :, pref_cells].mean(axis=2) / window  # (seed, trial)

@@ -22,7 +22,7 @@ Zhou et al.: after inactivation the attention effect and the evoked response bot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -67,26 +67,13 @@ def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.
     return sc.interleave(p, blocks)
 
 
-def run(
-    model: Model,
-    *,
-    seeds: list[int] | None,
-    n_trials: int | None,
-    scale: float,
-    target: str,
-    progress: bool,
-    standalone_dir: Path | None,
-) -> ProtocolResult:
-    p: PulvinarInactivationParams = common.protocol_params(model, NAME)
-    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
-    n_loc = model["scene"].n_locations
-    trials = design(p, n_loc, n_trials)
-    schedule = sc.build_schedule(p, trials, float(model["simulation"].schedule_dt), n_loc)
-    settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)
+def run(model: Model, **options: Any) -> ProtocolResult:
+    """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
+    r = sc.prepare(model, NAME, design, **options)
+    p, seeds, n_loc, trials, window, stim = r.p, r.seeds, r.n_loc, r.trials, r.window, r.windows
+    settings, progress = r.settings, r.settings.progress
     muscimol = f"pulvinar.g_muscimol={format_quantity(p.inactivation_g, 'nS')!r}"
-    window = float(p.t_stimulus - p.analysis_offset)
-    stim = schedule.windows("stimulus", offset=float(p.analysis_offset))
-    base = schedule.windows("iti")
+    base = r.schedule.windows("iti")
     rec = p.recorded_location - 1
 
     per_state, measured_by_state, spikes = {}, {}, {}
@@ -96,7 +83,7 @@ def run(
     ):
         if progress:
             print(f"{NAME}: pulvinar {state}", flush=True)
-        outputs = common.run_seeds(state_model, schedule, settings)
+        outputs = common.run_seeds(state_model, r.schedule, settings)
         measured = sc.measure(outputs, stim, state_model)
         n_col = outputs[0].n("column") // n_loc
         angle = p.first_angle + 2 * np.pi * rec / n_loc

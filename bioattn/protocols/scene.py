@@ -221,3 +221,79 @@ def cell_coordinates(outputs: list[SimulationOutput], n_loc: int) -> dict[str, A
         "readout_cell": np.arange(n_read),
         "readout_preferred": ("readout_cell", 360.0 * np.arange(n_read) / n_read),
     }
+
+
+def aligned_template(profiles: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """The mean population profile to a single item, rotated so the item sits at angle 0.
+
+    ``profiles`` (observation, cell) of a ring of n cells, ``angles`` (observation,) in rad:
+    each profile is rolled by the item's angle (to the nearest cell) before averaging.
+    """
+    n = profiles.shape[1]
+    shifts = np.round(np.asarray(angles) / (2 * np.pi) * n).astype(int)
+    return np.mean([np.roll(row, -s) for row, s in zip(profiles, shifts, strict=True)], axis=0)
+
+
+def template_weights(
+    profiles: np.ndarray, item_angles: np.ndarray, template: np.ndarray
+) -> np.ndarray:
+    """Non-negative weights of each item's template in each profile (plus a flat baseline).
+
+        profile(θ) ≈ b + Σ_k w_k · T(θ − θ_k),   w_k ≥ 0, b ≥ 0
+
+    ``profiles`` (observation, cell); ``item_angles`` (observation, item) in rad, NaN = no item
+    (its weight is NaN); ``template`` T from :func:`aligned_template` (its baseline removed
+    here).  Solved by non-negative least squares per observation.
+    """
+    from scipy.optimize import nnls
+
+    n = profiles.shape[1]
+    shape = template - template.min()
+    weights = np.full(item_angles.shape, np.nan)
+    for k, (row, angles) in enumerate(zip(profiles, item_angles, strict=True)):
+        present = np.flatnonzero(np.isfinite(angles))
+        shifts = np.round(angles[present] / (2 * np.pi) * n).astype(int)
+        design = np.column_stack([np.ones(n), *(np.roll(shape, s) for s in shifts)])
+        solution, _ = nnls(design, row)
+        weights[k, present] = solution[1:]
+    return weights
+
+
+@dataclass
+class SceneRun:
+    """A scene protocol's resolved design: its parameters, seeds, trials, schedule, run
+    settings and the analysis windows (stimulus epoch from ``analysis_offset``)."""
+
+    p: Any
+    seeds: list[int]
+    n_trials: int
+    n_loc: int
+    trials: list[SceneTrial]
+    schedule: Schedule
+    settings: common.RunSettings
+    window: float
+    windows: np.ndarray
+
+
+def prepare(
+    model: Model,
+    name: str,
+    design: Any,
+    *,
+    seeds: list[int] | None,
+    n_trials: int | None,
+    scale: float,
+    target: str,
+    progress: bool,
+    standalone_dir: Any,
+) -> SceneRun:
+    """Resolve a scene protocol's design: ``design(p, n_locations, n_trials)`` gives the trials."""
+    p = common.protocol_params(model, name)
+    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
+    n_loc = model["scene"].n_locations
+    trials = design(p, n_loc, n_trials)
+    schedule = build_schedule(p, trials, float(model["simulation"].schedule_dt), n_loc)
+    settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)
+    window = float(p.t_stimulus - p.analysis_offset)
+    windows = schedule.windows("stimulus", offset=float(p.analysis_offset))
+    return SceneRun(p, seeds, n_trials, n_loc, trials, schedule, settings, window, windows)

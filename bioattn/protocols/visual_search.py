@@ -25,7 +25,7 @@ keys (columns → PPC), the cross-attention case of a transformer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -108,26 +108,12 @@ def analyse(
 
 
 def _run(name: str):
-    def run(
-        model: Model,
-        *,
-        seeds: list[int] | None,
-        n_trials: int | None,
-        scale: float,
-        target: str,
-        progress: bool,
-        standalone_dir: Path | None,
-    ) -> ProtocolResult:
-        p: VisualSearchParams = common.protocol_params(model, name)
-        seeds, n_trials = common.trial_counts(p, seeds, n_trials)
-        n_loc = model["scene"].n_locations
-        trials = design(p, n_loc, n_trials)
-        schedule = sc.build_schedule(p, trials, float(model["simulation"].schedule_dt), n_loc)
-        settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)
-        outputs = common.run_seeds(model, schedule, settings)
-        window = float(p.t_stimulus - p.analysis_offset)
-        windows = schedule.windows("stimulus", offset=float(p.analysis_offset))
-        measured = sc.measure(outputs, windows, model)
+    def run(model: Model, **options: Any) -> ProtocolResult:
+        r = sc.prepare(model, name, design, **options)
+        p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
+        schedule = r.schedule
+        outputs = common.run_seeds(model, schedule, r.settings)
+        measured = sc.measure(outputs, r.windows, model)
         summary = analyse(measured, trials, len(p.cue_strengths))
         data = {
             **sc.measures_dataset(measured, window),
@@ -141,6 +127,7 @@ def _run(name: str):
             **sc.cell_coordinates(outputs, n_loc),
         }
         dataset = xr.Dataset(data, coords=coords, attrs={"protocol": name, "model": model.name})
+        dataset.attrs["biological_s"] = schedule.duration
         dataset.attrs["cue_strengths"] = list(p.cue_strengths)
         dataset.attrs["contrasts"] = list(p.contrasts)
         from bioattn.figures import visual_search_figure
@@ -151,7 +138,7 @@ def _run(name: str):
     return run
 
 
-register(
+PROTOCOL = register(
     Protocol(
         NAME,
         "feature-cued search over set sizes, cue strengths and contrasts (the fitting data set)",
