@@ -227,7 +227,10 @@ def masked_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
                 title=f"weight of item k at step t\n(causal violations: "
                 f"{summary['causal_violations']})")  # fmt: skip
     fig.colorbar(image, ax=axes[0], shrink=0.8)
+    axes[0].set_xticks(range(weights.shape[1]))
+    axes[0].set_yticks(range(weights.shape[0]))
     lags = sorted(int(k.rsplit("_", 1)[1]) for k in summary if k.startswith("influence_lag_"))
+    axes[1].set_xticks(lags)
     axes[1].plot(lags, [summary[f"influence_lag_{d}"] for d in lags], "o-", color="tab:red")
     axes[1].axhline(summary["influence_future"], color="0.5", ls="--", label="items not yet shown")
     axes[1].set(xlabel="steps since the item was shown", ylabel="influence (relative to lag 0)",

@@ -337,3 +337,15 @@ def test_visual_search_cli_labels_every_trial(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["target_share_ratio"] > 1.2
     assert summary["ppc_target_rate"] > summary["ppc_distractor_rate"]
+
+
+def test_two_streams_scene_is_symmetric_between_a_and_b(model):
+    from bioattn.protocols import two_streams
+
+    p = model["protocol.two_streams"]
+    trials = two_streams.design(p, 4, 1)
+    assert len(trials) == 9
+    angles = np.array([item[0] for item in trials[0].items])
+    mid = (p.angle_a + p.angle_b) / 2
+    mirrored = np.sort((2 * mid - angles) % (2 * np.pi))
+    np.testing.assert_allclose(mirrored, np.sort(angles % (2 * np.pi)), atol=1e-9)

@@ -1,7 +1,8 @@
 """Two attention streams on one scene — the circuit counterpart of two attention heads.
 
 The scene: item A (feature ``angle_a``) at location 1, item B (``angle_b``) at location 2 and
-distractors at the other locations (features spread between).  Two queries act in parallel:
+distractors at the other locations (features evenly spaced from the A–B midpoint, so the scene
+is mirror-symmetric between A and B).  Two queries act in parallel:
 
 - the **spatial stream** (FEF / dlPFC location signal → PPC pool → pulvinar gate of that
   location's feedforward transmission): a spatial cue at A's location, B's, or none;
@@ -48,10 +49,11 @@ class TwoStreamsParams(sc.SceneTiming):
 
 
 def design(p: TwoStreamsParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
+    # Distractors evenly spaced from the A-B midpoint: the set is mirror-symmetric about the
+    # midpoint axis, which swaps A and B, so neither is favoured by its distractors' features.
+    mid = (p.angle_a + p.angle_b) / 2
     angles = [p.angle_a, p.angle_b]
-    # Distractors halfway between A and B on either side of the ring, then further between.
-    for k in range(n_loc - 2):
-        angles.append(p.angle_a + (p.angle_b - p.angle_a) / 2 + np.pi * (k + 1) / (n_loc - 1))
+    angles += [mid + 2 * np.pi * k / (n_loc - 2) for k in range(n_loc - 2)]
     items = [(float(a % (2 * np.pi)), p.contrast) for a in angles[:n_loc]]
     blocks = []
     for k in range(n_trials):
