@@ -256,7 +256,7 @@ def self_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
 
 
 def two_streams_figure(ds: xr.Dataset, summary: dict) -> Figure:
-    """Readout weight on A among A and B for every spatial × feature cue combination."""
+    """A's share of the feedforward charge (A vs B) for every spatial × feature cue combination."""
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
     share = ds["share_a"].values
     spatial, feature = ds["spatial_index"].values, ds["feature_index"].values

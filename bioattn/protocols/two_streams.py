@@ -13,8 +13,8 @@ Each stream has its own gate: the spatial one is the pulvinar's multiplicative g
 column → readout transmission (``gate``), the feature one the top-down gain inside the columns
 (feature-similarity gain).  The readout combines both.  All 3 × 3 combinations, interleaved.
 
-Metrics (summary.json), the readout's weight on A among A and B (template weights,
-:func:`bioattn.protocols.scene.template_weights`, w_A / (w_A + w_B)):
+Metrics (summary.json), A's share of the feedforward charge A and B deliver to the readout,
+Q_A / (Q_A + Q_B) (the circuit's ground-truth mixture weight; bioattn.protocols.scene):
 - ``share_a_none``; ``share_a_spatial`` / ``share_a_feature`` / ``share_a_both``: A cued by
   the spatial stream / the feature stream / both; ``share_a_conflict``: space on A, feature on B;
 - ``spatial_effect`` = share_a_spatial − share_a_none, ``feature_effect`` likewise, and
@@ -75,15 +75,11 @@ def run(model: Model, **options: Any) -> ProtocolResult:
     outputs = common.run_seeds(model, r.schedule, r.settings)
     measured = sc.measure(outputs, r.windows, model)
 
-    features = np.array([[item[0] for item in t.items] for t in trials])
-    profiles = measured["readout"].reshape(-1, outputs[0].n("readout")) / window
-    angles = np.broadcast_to(features, (len(seeds), *features.shape)).reshape(-1, n_loc)
-    # Template: the readout's response to the items, aligned, from trials without any cue.
+    # Ground truth of the mixture: each column's feedforward charge onto the readout.
     spatial = np.array([t.labels["spatial"] for t in trials])
     feature = np.array([t.labels["feature"] for t in trials])
-    weights = _readout_weights(profiles, angles, len(seeds), (spatial == 0) & (feature == 0))
-    weights = weights.reshape(len(seeds), len(trials), n_loc)
-    share = weights[..., 0] / (weights[..., 0] + weights[..., 1])
+    charge = measured["ff_charge"]  # (seed, trial, location)
+    share = charge[..., 0] / (charge[..., 0] + charge[..., 1])
 
     def mean_share(s: int, f: int) -> float:
         return float(np.nanmean(share[:, (spatial == s) & (feature == f)]))
@@ -115,9 +111,6 @@ def run(model: Model, **options: Any) -> ProtocolResult:
     )
 
     data = {
-        "item_weight": xr.DataArray(
-            weights, dims=("seed", "trial", "location"), attrs={"units": "1"}
-        ),
         "share_a": xr.DataArray(share, dims=("seed", "trial"), attrs={"units": "1"}),
         **sc.measures_dataset(measured, window),
         **sc.trial_labels(trials, n_loc),
@@ -133,22 +126,6 @@ def run(model: Model, **options: Any) -> ProtocolResult:
     from bioattn.figures import two_streams_figure
 
     return ProtocolResult(dataset, summary, {"two_streams": two_streams_figure(dataset, summary)})
-
-
-def _readout_weights(
-    profiles: np.ndarray, angles: np.ndarray, n_seeds: int, uncued: np.ndarray
-) -> np.ndarray:
-    """Template weights of every item in every readout profile; the template is the aligned
-    response to one item, estimated by deconvolving the uncued trials' mean profile (all items
-    equally weighted there) — i.e. the mean over items of the profile rolled to each item (the
-    other items then spread into a near-flat background, removed as the template's minimum)."""
-    reference = np.tile(uncued, n_seeds)
-    rows = profiles[reference]
-    template = np.mean(
-        [sc.aligned_template(rows, angles[reference][:, k]) for k in range(angles.shape[1])],
-        axis=0,
-    )
-    return sc.template_weights(profiles, angles, template)
 
 
 PROTOCOL = register(
