@@ -75,6 +75,8 @@ def main() -> None:
         f"{wall:.1f} s wall in total ({wall / biological:.2f} s wall per simulated s, "
         "including compile and analysis)"
     )
+    for name, value in result.summary.items():
+        print(f"  {name} = {value:.4g}")
 
 
 if __name__ == "__main__":
