@@ -61,11 +61,7 @@ class AttentionCircuit:
         from brian2 import amp, second, siemens
 
         mons = self.monitors
-        spikes, sizes = {}, {}
-        for area in ("sensory", "pfc"):
-            mon = mons[f"{area}_spikes"]
-            spikes[area] = (np.asarray(mon.t / second), np.asarray(mon.i[:], dtype=np.int32))
-            sizes[area] = len(mon.source)
+        spikes, sizes = spike_arrays(mons, ("sensory", "pfc"))
         traces = {"lfp": (np.asarray(mons["lfp"].t / second), np.asarray(mons["lfp"].lfp[0] / amp))}
         if "topdown" in mons:
             traces["topdown"] = (
@@ -73,6 +69,18 @@ class AttentionCircuit:
                 np.asarray(mons["topdown"].g_ampa_lr / siemens).T,
             )
         return {"spikes": spikes, "sizes": sizes, "traces": traces}
+
+
+def spike_arrays(monitors: dict[str, Any], areas: tuple[str, ...]) -> tuple[dict, dict]:
+    """From the ``<area>_spikes`` monitors: spikes (t in s, index) and population size per area."""
+    from brian2 import second
+
+    spikes, sizes = {}, {}
+    for area in areas:
+        mon = monitors[f"{area}_spikes"]
+        spikes[area] = (np.asarray(mon.t / second), np.asarray(mon.i[:], dtype=np.int32))
+        sizes[area] = len(mon.source)
+    return spikes, sizes
 
 
 def _projection(

@@ -58,7 +58,7 @@ import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, siemens
 
 from bioattn.circuits.area import RingArea, add_drive, build_area, build_pools, scaled_size
-from bioattn.circuits.network import feedforward_contrast_gain
+from bioattn.circuits.network import feedforward_contrast_gain, spike_arrays
 from bioattn.circuits.neurons import make_population
 from bioattn.circuits.ring import ModeBank, connect_readout, fourier_coefficients
 from bioattn.config import Model
@@ -94,11 +94,7 @@ class SceneCircuit:
         """Recorded data as arrays: spikes (t s, i) and sizes per area, and traces."""
         from brian2 import second, volt
 
-        spikes, sizes = {}, {}
-        for area in SPIKE_AREAS:
-            mon = self.monitors[f"{area}_spikes"]
-            spikes[area] = (np.asarray(mon.t / second), np.asarray(mon.i[:], dtype=np.int32))
-            sizes[area] = len(mon.source)
+        spikes, sizes = spike_arrays(self.monitors, SPIKE_AREAS)
         gate = self.monitors["gate"]
         vbar = self.monitors["readout_v"]
         transmission = float(self.ff_unit) * np.asarray(gate.gate_total).T  # (time, location)
@@ -254,14 +250,13 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         syn.g_ampa = g * pfc_ratio
         synapses.append(syn)
     # Columns → readout, gated per column by its pulvinar channel.
-    ff_ratio = col_ratio
     to_readout = [(b, 0, 1.0) for b in range(n_loc)]
     for pop, group, g in (("e", readout.exc, ff.g_ampa_e), ("i", readout.inh, ff.g_ampa_i)):
         syn = connect_readout(
             columns.exc_bank, group, {"g_ampa_lr": ("s_ampa", "g_ampa")}, ff_coef,
             f"feedforward_{pop}", pairs=to_readout, factor="gate_total_pre",
         )  # fmt: skip
-        syn.g_ampa = g * ff_ratio
+        syn.g_ampa = g * col_ratio
         synapses.append(syn)
     # Lateral column ↔ column (self-attention), only when switched on.
     if lateral:
@@ -341,7 +336,7 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         ),
         "readout_v": StateMonitor(vbar_group, "vbar", record=0, dt=sim.record_dt, name="vbar_mon"),
     }  # fmt: skip
-    ff_unit = float(ff.g_ampa_e * ff_ratio) * len(readout.exc) * float(ff_coef[0])
+    ff_unit = float(ff.g_ampa_e * col_ratio) * len(readout.exc) * float(ff_coef[0])
     objects = [
         *pfc.objects, *columns.objects, *readout.objects, *ppc.objects,
         relay, trn, *relay_bank.objects, *trn_bank.objects,
