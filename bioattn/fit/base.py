@@ -574,6 +574,21 @@ class MixtureModel:
         nll, _ = self._nll(self._fitted, self._design(X, y), need_grad=False)
         return -nll
 
+    def _trial_log_likelihood(self, P: dict[str, Any], design: Design) -> np.ndarray:
+        weights, _ = self._weights(P, design)
+        lam = (P["baseline"] + P["gain"] * design.mix(weights)) * design.duration
+        log_dispersion = np.log(P["dispersion"]) if "dispersion" in P else None
+        log_p, _, _ = count_log_pmf(
+            design.y, lam, design.log_y_factorial, log_dispersion, need_grad=False
+        )
+        return log_p.sum(axis=1)
+
+    def trial_log_likelihood(self, X: TrialSet, y: Any) -> np.ndarray:
+        """Log-likelihood of each trial's counts, shape (n_trials,); sums to
+        :meth:`log_likelihood`."""
+        self._check_fitted()
+        return self._trial_log_likelihood(self._fitted, self._design(X, y))
+
     def score(self, X: TrialSet, y: Any) -> float:
         """Mean log-likelihood per trial (nats)."""
         return self.log_likelihood(X, y) / X.n_trials

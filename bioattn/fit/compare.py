@@ -36,6 +36,7 @@ def cross_validated_log_likelihood(
     y: ArrayLike,
     n_folds: int = 5,
     random_state: int | None = 0,
+    per_trial: bool = False,
 ) -> np.ndarray:
     r"""Held-out log-likelihood of each fold (nats, natural log, including −log y!).
 
@@ -47,18 +48,24 @@ def cross_validated_log_likelihood(
     Returns
     -------
     np.ndarray
-        Shape (n_folds,).
+        Shape (n_folds,); with ``per_trial`` shape (n_trials,), each trial's log-likelihood
+        under the model fitted without its fold (for paired bootstrap intervals of model
+        differences; their sum over a fold is that fold's entry).
     """
     if not isinstance(estimator, MixtureModel):
         raise BioattnError(f"estimator must be a MixtureModel, got {type(estimator).__name__}")
     counts = check_counts(X, y)
     folds = fold_indices(X.n_trials, n_folds, random_state)
     held_out = np.empty(len(folds))
+    trials = np.empty(X.n_trials)
     for k, test in enumerate(folds):
         train = np.setdiff1d(np.arange(X.n_trials), test, assume_unique=True)
         model = clone(estimator).fit(X.subset(train), counts[train])
-        held_out[k] = model.log_likelihood(X.subset(test), counts[test])
-    return held_out
+        if per_trial:
+            trials[test] = model.trial_log_likelihood(X.subset(test), counts[test])
+        else:
+            held_out[k] = model.log_likelihood(X.subset(test), counts[test])
+    return trials if per_trial else held_out
 
 
 def bits_per_spike(ll_model: Any, ll_reference: Any, total_spikes: Any) -> Any:

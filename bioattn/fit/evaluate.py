@@ -34,7 +34,7 @@ from scipy.stats import spearmanr
 from bioattn.errors import BioattnError
 from bioattn.fit.base import MixtureModel
 from bioattn.fit.bootstrap import bootstrap_ci, clone
-from bioattn.fit.compare import bits_per_spike, cross_validated_log_likelihood
+from bioattn.fit.compare import bits_per_spike, cross_validated_log_likelihood, fold_indices
 from bioattn.fit.data import TrialSet, check_counts
 from bioattn.fit.models import MODELS, SoftmaxAttention, Uniform
 from bioattn.fit.synthetic import simulate_counts
@@ -129,7 +129,8 @@ def compare_models(
 
     - ``cv_log_likelihood`` — Σ_k LL_k over the folds of
       :func:`~bioattn.fit.compare.cross_validated_log_likelihood` (nats; the same folds for
-      every model), and ``cv_fold_log_likelihood`` (model, fold);
+      every model), ``cv_fold_log_likelihood`` (model, fold) and ``cv_trial_log_likelihood``
+      (model, trial: each trial scored by the fit that held it out, for paired intervals);
     - ``cv_bits_per_spike`` — (LL_model − LL_Uniform) / (N_spikes ln 2) on the held-out counts
       (every trial is held out once, so N_spikes = Σ y); Uniform scores 0 by definition;
     - ``log_likelihood``, ``n_params``, ``aic`` = 2k − 2 LL, ``bic`` = k ln N − 2 LL, from one
@@ -153,10 +154,14 @@ def compare_models(
     n_folds = _check_int("n_folds", n_folds, 2)
     estimators = _estimators(models)
 
-    folds = {
-        name: cross_validated_log_likelihood(model, X, counts, n_folds, random_state)
+    fold_index = fold_indices(X.n_trials, n_folds, random_state)
+    trials = {
+        name: cross_validated_log_likelihood(
+            model, X, counts, n_folds, random_state, per_trial=True
+        )
         for name, model in estimators.items()
     }
+    folds = {name: np.array([ll[f].sum() for f in fold_index]) for name, ll in trials.items()}
     if _UNIFORM in folds:
         reference = folds[_UNIFORM].sum()
     else:
@@ -189,12 +194,17 @@ def compare_models(
                 np.atleast_1d(bits_per_spike(cv, reference, total_spikes)),
                 {"units": "bits/spike", "reference": _UNIFORM},
             ),
+            "cv_trial_log_likelihood": (
+                ("model", "trial"),
+                np.stack([trials[name] for name in names]),
+                {"units": "nats"},
+            ),
             "log_likelihood": ("model", log_likelihood, {"units": "nats"}),
             "n_params": ("model", n_params),
             "aic": ("model", np.array([c["aic"] for c in criteria])),
             "bic": ("model", np.array([c["bic"] for c in criteria])),
         },
-        coords={"model": names, "fold": np.arange(n_folds)},
+        coords={"model": names, "fold": np.arange(n_folds), "trial": np.arange(X.n_trials)},
         attrs={
             "best_model": names[int(np.argmax(cv))],
             "n_trials": X.n_trials,

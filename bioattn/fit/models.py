@@ -469,6 +469,14 @@ class NoisyWinnerTakeAll(MixtureModel):
             "dispersion": d_log_dispersion.sum(axis=2) / P["dispersion"],
         }
 
+    def _trial_log_likelihood(self, P, design):
+        joint = (
+            log_softmax(self._logits(P, design))
+            + self._component_log_likelihood(P, design, need_grad=False)[0]
+        )
+        top = joint.max(axis=1)
+        return top + np.log(np.exp(joint - top[:, None]).sum(axis=1))
+
     def _nll(self, P, design, need_grad=True):
         log_prior = log_softmax(self._logits(P, design))
         ell, d_ell = self._component_log_likelihood(P, design, need_grad)
