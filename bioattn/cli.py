@@ -5,6 +5,7 @@
     bioattn run working-memory --scale 0.25 --seeds 4 --set pfc.g_nmda_ee='0.7 nS'
     bioattn list
     bioattn params --model ardid2007
+    bioattn fit results/visual-search-... --out fits/visual-search
 
 A user's mistake (unknown protocol or parameter, wrong unit, bad option, unreadable model file,
 existing output directory) is reported as one line ``bioattn: error: ...`` on stderr with exit
@@ -15,6 +16,7 @@ exception is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib.metadata
 import math
@@ -29,6 +31,7 @@ from typing import NoReturn
 
 from bioattn import config, results
 from bioattn.errors import BioattnError
+from bioattn.fit.report import FIT_FILE, FitOptions, fit_run
 from bioattn.protocols.registry import PROTOCOLS, get_protocol, section_name
 from bioattn.simulate import TARGETS, standalone_directory
 
@@ -100,6 +103,43 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace an existing --out directory")
     run.add_argument("--quiet", action="store_true", help="no simulation progress on stderr")
     run.set_defaults(handler=_command_run)
+
+    fit = commands.add_parser(
+        "fit",
+        help="fit a run with softmax attention and its rivals; write fit.nc and figures",
+        description="Fit the readout of a multi-item run (visual-search, cross-attention, "
+        "biased-competition, pulvinar-inactivation, two-streams, self-attention, "
+        "masked-attention) with softmax Q/K/V attention and rival models; write fit.nc, "
+        "summary.json, provenance.json, config.toml and figures into FIT_DIR.",
+    )
+    fit.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a 'bioattn run' directory")
+    fit.add_argument("--out", type=Path, required=True, metavar="FIT_DIR", help="fit directory")
+    fit.add_argument(
+        "--templates",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="visual-search run of the same model whose single-item trials give the readout's "
+        "item templates (needed for pulvinar-inactivation and two-streams runs)",
+    )
+    fit.add_argument(
+        "--bins",
+        type=int,
+        default=FitOptions.n_bins,
+        help=f"readout cells are summed into this many bins (default: {FitOptions.n_bins})",
+    )
+    fit.add_argument(
+        "--boot",
+        type=int,
+        default=FitOptions.n_boot,
+        help=f"bootstrap resamples for β and parameter recovery (default: {FitOptions.n_boot})",
+    )
+    fit.add_argument(
+        "--seed", type=int, default=0, help="seed of folds, bootstrap and simulations (default: 0)"
+    )
+    fit.add_argument("--force", action="store_true", help="replace an existing --out directory")
+    fit.add_argument("--quiet", action="store_true", help="no progress on stdout")
+    fit.set_defaults(handler=_command_fit)
 
     listing = commands.add_parser(
         "list", help="list protocols and model files", description="List protocols and models."
@@ -230,6 +270,50 @@ def _command_run(args: argparse.Namespace, arguments: list[str]) -> int:
     print(f"results written to {out}")
     for name, value in result.summary.items():
         print(f"{name} = {_format_value(value)}")
+    return 0
+
+
+def _command_fit(args: argparse.Namespace, arguments: list[str]) -> int:
+    if args.seed < 0:
+        raise BioattnError(f"--seed {args.seed}: expected a whole number >= 0")
+    options = FitOptions(n_bins=args.bins, n_boot=args.boot, random_state=args.seed)
+    for what, path in (("RUN_DIR", args.run_dir), ("--templates", args.templates)):
+        if path is not None and not path.is_dir():
+            raise BioattnError(f"{what} {path} does not exist; expected a 'bioattn run' directory")
+    results.check_output_free(args.out, args.force)
+    _check_output_writable(args.out)
+    start = time.perf_counter()
+    report = fit_run(
+        args.run_dir, templates_dir=args.templates, options=options, progress=not args.quiet
+    )
+    record = results.provenance(
+        command_line=[PROG, *arguments],
+        seed=args.seed,
+        target="none (fit)",
+        wall_time_s=time.perf_counter() - start,
+        extra={
+            "run_dir": str(args.run_dir.resolve()),
+            "templates_dir": None if args.templates is None else str(args.templates.resolve()),
+            "fit_options": dataclasses.asdict(options),
+        },
+    )
+    results.write_result_dir(
+        args.out,
+        dataset=report.dataset,
+        config_toml=report.config_toml,
+        provenance=record,
+        summary=report.summary,
+        figures=report.figures,
+        force=args.force,
+        dataset_file=FIT_FILE,
+    )
+    summary = report.summary
+    print(f"fit written to {args.out}")
+    for name in ("best_model", "beta", "weight_r2_softmax", "verdict_level", "mixing_fraction",
+                 "linear_fraction"):  # fmt: skip
+        print(f"{name} = {_format_value(summary[name])}")
+    bits = ", ".join(f"{k} {v:.3f}" for k, v in summary["cv_bits_per_spike"].items())
+    print(f"cv_bits_per_spike = {bits}")
     return 0
 
 

@@ -12,7 +12,21 @@ splits the response variance around its mean into three nested parts:
                        r̂_t = argmin_{w ∈ ℝ^L, c, d ∈ ℝ} ‖r_t − V_t w − c − d r̄‖
     transform_fraction = 1 − R²(linear)
 
-with R² = 1 − Σ_t ‖r_t − r̂_t‖² / Σ_t ‖r_t − r̄‖² and r̄ the mean response over trials.  The
+with R² = 1 − Σ_t ‖r_t − r̂_t‖² / Σ_t ‖r_t − r̄‖² and r̄ the mean response over trials.
+
+Measured single-trial responses carry count noise, which no mixture and no linear map of the
+item values can explain: uncorrected, it would be counted as "transformation".  Given each
+trial's noise variance N_t = Σ_o Var(r_to) (for Poisson counts y over a window T,
+Var(r_to) = λ_to/T² ≈ y_to/T²), the fractions are taken of the explainable variance instead
+(the noise-ceiling correction of e.g. Schoppe et al. 2016, here with the degrees of freedom of
+each fit):
+
+    V_expl = Σ_t ‖r_t − r̄‖² − (1 − 1/n_trials) Σ_t N_t
+    R²(fit) = 1 − (Σ_t ‖r_t − r̂_t‖² − Σ_t N_t (1 − p_t/n_out)) / V_expl
+
+with p_t the fit's free numbers on trial t (convex: the number of non-zero weights − 1;
+linear: the rank of [V_t, 1, r̄]); a least-squares fit with p free numbers absorbs a share
+p/n_out of white noise.  ``noise_fraction`` = (1 − 1/n_trials) Σ_t N_t / Σ_t ‖r_t − r̄‖².  The
 linear stage is any linear recombination of the trial's item values (negative or unnormalised
 weights), plus an offset and the population's mean response pattern (so it can never do worse
 than r̄ itself).  The convex fit is a subset of it, so the three parts are non-negative and sum
@@ -37,12 +51,14 @@ class MixingDecomposition:
     linear_fraction: float
     transform_fraction: float
     convex_weights: np.ndarray  # (n_trials, n_items), rows on the simplex over present items
+    noise_fraction: float = 0.0  # share of the raw variance that is count noise
 
     def as_dict(self) -> dict[str, float]:
         return {
             "mixing_fraction": self.mixing_fraction,
             "linear_fraction": self.linear_fraction,
             "transform_fraction": self.transform_fraction,
+            "noise_fraction": self.noise_fraction,
         }
 
 
@@ -81,15 +97,36 @@ def convex_projection(response: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def decompose(
-    responses: np.ndarray, values: np.ndarray, mask: np.ndarray | None = None
+    responses: np.ndarray,
+    values: np.ndarray,
+    mask: np.ndarray | None = None,
+    noise_variance: np.ndarray | None = None,
 ) -> MixingDecomposition:
     """Split the variance of ``responses`` (n_trials, n_out) into convex mixing, extra linear and
     non-linear parts, given the item ``values`` (n_trials, n_items, n_out) and an optional
-    presence ``mask`` (n_trials, n_items).  See the module docstring for the equations."""
+    presence ``mask`` (n_trials, n_items).  ``noise_variance`` (n_trials,), N_t = Σ_o Var(r_to):
+    fractions of the explainable variance (module docstring)."""
     r, v, m = _check(responses, values, mask)
     total = float(np.sum((r - r.mean(axis=0)) ** 2))
     if total <= 0:
         raise BioattnError("responses: no variance across trials to decompose")
+    if noise_variance is None:
+        noise = np.zeros(r.shape[0])
+    else:
+        noise = np.asarray(noise_variance, dtype=float)
+        if noise.shape != (r.shape[0],) or not np.all(np.isfinite(noise)) or np.any(noise < 0):
+            raise BioattnError(
+                f"noise_variance: expected {r.shape[0]} finite values >= 0, got shape {noise.shape}"
+            )
+    n_out = r.shape[1]
+    noise_total = (1.0 - 1.0 / r.shape[0]) * float(noise.sum())
+    explainable = total - noise_total
+    if explainable <= 0:
+        raise BioattnError(
+            "responses: their variance across trials is no larger than the count noise; "
+            "nothing to decompose"
+        )
+    convex_noise = linear_noise = 0.0
     n_trials, n_items, _ = v.shape
     weights = np.zeros((n_trials, n_items))
     convex_fit = np.empty_like(r)
@@ -102,17 +139,21 @@ def decompose(
         weights[t, present] = w
         convex_fit[t] = w @ vt
         design = np.vstack([vt, np.ones(r.shape[1]), mean_pattern]).T  # V w + c + d r̄
-        coef, *_ = np.linalg.lstsq(design, r[t], rcond=None)
+        coef, _, rank, _ = np.linalg.lstsq(design, r[t], rcond=None)
         linear_fit[t] = design @ coef
+        convex_noise += noise[t] * (1.0 - max(np.count_nonzero(w > 1e-9) - 1, 0) / n_out)
+        linear_noise += noise[t] * (1.0 - rank / n_out)
     # A convex mixture can fit worse than r̄ (R² < 0): it then explains nothing.
-    r2_convex = max(1.0 - float(np.sum((r - convex_fit) ** 2)) / total, 0.0)
-    r2_linear = 1.0 - float(np.sum((r - linear_fit) ** 2)) / total
-    r2_linear = max(r2_linear, r2_convex)  # nested fits: equal up to round-off
+    sse_convex = float(np.sum((r - convex_fit) ** 2)) - convex_noise
+    sse_linear = float(np.sum((r - linear_fit) ** 2)) - linear_noise
+    r2_convex = min(max(1.0 - sse_convex / explainable, 0.0), 1.0)
+    r2_linear = min(max(1.0 - sse_linear / explainable, r2_convex), 1.0)
     return MixingDecomposition(
         mixing_fraction=r2_convex,
         linear_fraction=r2_linear - r2_convex,
         transform_fraction=1.0 - r2_linear,
         convex_weights=weights,
+        noise_fraction=noise_total / total,
     )
 
 

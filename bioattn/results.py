@@ -71,6 +71,7 @@ def write_result_dir(
     summary: dict[str, float],
     figures: dict[str, Figure],
     force: bool = False,
+    dataset_file: str = DATASET_FILE,
 ) -> Path:
     """Write a complete result directory at ``out`` atomically and return ``out``.
 
@@ -78,6 +79,7 @@ def write_result_dir(
     written in full; on any error the temporary directory is removed and ``out`` is left as it
     was. The caller's ``dataset`` is not modified (attributes netCDF cannot store are converted
     on a shallow copy: bools to int, dicts to JSON strings, ``None`` dropped).
+    ``dataset_file`` names the dataset file (``fit.nc`` for a fit directory).
     """
     out = Path(out)
     check_output_free(out, force)
@@ -103,7 +105,7 @@ def write_result_dir(
 
         _write_json(tmp / PROVENANCE_FILE, provenance)
         _write_json(tmp / SUMMARY_FILE, summary)
-        _write_dataset(tmp / DATASET_FILE, dataset)
+        _write_dataset(tmp / dataset_file, dataset)
         for name, figure in figures.items():
             figure.savefig(tmp / f"{name}.png", dpi=_FIGURE_DPI, bbox_inches="tight")
 

@@ -598,6 +598,7 @@ def verdict_ladder(
     softmax: SoftmaxAttention,
     ground_truth_weights: ArrayLike | None = None,
     per_level: xr.Dataset | None = None,
+    level_data: tuple[TrialSet, ArrayLike] | None = None,
 ) -> dict[str, Any]:
     r"""How far up the ladder of claims "this circuit does softmax attention" the data reach.
 
@@ -626,6 +627,8 @@ def verdict_ladder(
         L4 holds if the best such p has BIC ≤ the all-free BIC + 10
         (:data:`L4_BIC_TOLERANCE`). An incomplete restricted fit can only lower its
         likelihood, so the test errs against L4. ``None`` without ``per_level``.
+        ``level_data`` = (X, y) of the trials ``per_level`` was fitted to, when they are not
+        X, y (e.g. L1–L3 on the intact circuit, L4 on intact and inactivated trials).
 
     Returns
     -------
@@ -696,7 +699,13 @@ def verdict_ladder(
         "margin": softmax_cv - float(rivals.max()),
     }
 
-    level4 = None if per_level is None else _level4(X, counts, per_level)
+    if per_level is None:
+        level4 = None
+    elif level_data is None:
+        level4 = _level4(X, counts, per_level)
+    else:
+        level_X = _check_trialset(level_data[0])
+        level4 = _level4(level_X, check_counts(level_X, level_data[1]), per_level)
 
     ladder = [level1, level2, level3] + ([level4] if level4 is not None else [])
     reached = 0

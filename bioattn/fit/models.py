@@ -307,7 +307,9 @@ class DivisiveRatio(MixtureModel):
     def _weights_vjp(self, P, design, cache, grad_weights):
         weights, scores, log_drive = cache
         grad_logits, _ = softmax_vjp(weights, grad_weights)
-        grad_scores = np.where(scores > 0, grad_logits * P["n"] / (1.0 + scores), 0.0)
+        positive = scores > 0
+        grad_scores = np.zeros_like(scores)
+        grad_scores[positive] = grad_logits[positive] * P["n"] / (1.0 + scores[positive])
         return {
             "A": design.score_vjp(grad_scores, P["A"].shape),
             "n": dot(grad_logits, log_drive),
