@@ -31,6 +31,7 @@ from typing import NoReturn
 
 from bioattn import config, results
 from bioattn.errors import BioattnError
+from bioattn.fit.likelihood import LIKELIHOODS
 from bioattn.fit.report import FIT_FILE, FitOptions, fit_run
 from bioattn.protocols.registry import PROTOCOLS, get_protocol, section_name
 from bioattn.simulate import TARGETS, standalone_directory
@@ -133,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=FitOptions.n_boot,
         help=f"bootstrap resamples for β and parameter recovery (default: {FitOptions.n_boot})",
+    )
+    fit.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        default=FitOptions.likelihood,
+        help=f"spike-count distribution (default: {FitOptions.likelihood}; negbin fits one "
+        "dispersion per model)",
     )
     fit.add_argument(
         "--seed", type=int, default=0, help="seed of folds, bootstrap and simulations (default: 0)"
@@ -276,7 +284,9 @@ def _command_run(args: argparse.Namespace, arguments: list[str]) -> int:
 def _command_fit(args: argparse.Namespace, arguments: list[str]) -> int:
     if args.seed < 0:
         raise BioattnError(f"--seed {args.seed}: expected a whole number >= 0")
-    options = FitOptions(n_bins=args.bins, n_boot=args.boot, random_state=args.seed)
+    options = FitOptions(
+        n_bins=args.bins, n_boot=args.boot, random_state=args.seed, likelihood=args.likelihood
+    )
     for what, path in (("RUN_DIR", args.run_dir), ("--templates", args.templates)):
         if path is not None and not path.is_dir():
             raise BioattnError(f"{what} {path} does not exist; expected a 'bioattn run' directory")

@@ -52,6 +52,7 @@ from bioattn.fit.evaluate import (
     verdict_ladder,
 )
 from bioattn.fit.heads import MultiHeadSoftmax
+from bioattn.fit.likelihood import LIKELIHOODS
 from bioattn.fit.models import MODELS, SoftmaxAttention, Uniform
 
 __all__ = ["FitOptions", "FitReport", "fit_run", "FIT_PROTOCOLS", "FIT_FILE"]
@@ -92,6 +93,7 @@ class FitOptions:
     n_recovery: int = 2  # simulated data sets per model in model recovery
     n_ci: int = 2000  # paired bootstrap resamples of the bits-per-spike intervals
     random_state: int = 0
+    likelihood: str = "poisson"  # or "negbin": one fitted dispersion per model
 
     def __post_init__(self) -> None:
         for name in ("n_bins", "n_folds", "n_boot", "n_level_boot", "n_recovery", "n_ci"):
@@ -99,6 +101,8 @@ class FitOptions:
             minimum = 2 if name in ("n_folds", "n_boot", "n_level_boot", "n_ci") else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise BioattnError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+        if self.likelihood not in LIKELIHOODS:
+            raise BioattnError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
 
 
 @dataclass
@@ -309,7 +313,9 @@ def _level_fits(
             data.X,
             data.counts,
             data.labels[label],
-            SoftmaxAttention(sink=True, random_state=options.random_state),
+            SoftmaxAttention(
+                sink=True, random_state=options.random_state, likelihood=options.likelihood
+            ),
             n_boot=options.n_level_boot,
             random_state=options.random_state,
         )
@@ -341,9 +347,15 @@ def _level4_summary(level4: dict | None) -> dict | None:
     }
 
 
-def _comparison_models(analysis: Analysis, random_state: int) -> dict[str, Any]:
-    models: dict[str, Any] = {name: cls(random_state=random_state) for name, cls in MODELS.items()}
-    models.update(analysis.extra_models)
+def _comparison_models(analysis: Analysis, options: FitOptions) -> dict[str, Any]:
+    models: dict[str, Any] = {
+        name: cls(random_state=options.random_state, likelihood=options.likelihood)
+        for name, cls in MODELS.items()
+    }
+    for name, model in analysis.extra_models.items():
+        models[name] = clone(model).set_params(
+            random_state=options.random_state, likelihood=options.likelihood
+        )
     return models
 
 
@@ -352,11 +364,12 @@ def _causal_comparison(analysis: Analysis, options: FitOptions) -> dict[str, flo
     Uniform reference: the causal one)."""
     causal, full = analysis.main, analysis.non_causal
     args = (options.n_folds, options.random_state)
-    reference = cross_validated_log_likelihood(Uniform(), causal.X, causal.counts, *args).sum()
+    uniform = Uniform(likelihood=options.likelihood)
+    reference = cross_validated_log_likelihood(uniform, causal.X, causal.counts, *args).sum()
     spikes = float(causal.counts.sum())
     out = {}
     for name, data in (("causal", causal), ("non_causal", full)):
-        model = SoftmaxAttention(random_state=options.random_state)
+        model = SoftmaxAttention(random_state=options.random_state, likelihood=options.likelihood)
         ll = cross_validated_log_likelihood(model, data.X, data.counts, *args).sum()
         out[f"{name}_bits_per_spike"] = float(bits_per_spike(ll, reference, spikes))
     return out
@@ -384,7 +397,7 @@ def fit_run(
     _say(progress, f"{analysis.protocol}: {X.n_trials} trials, {X.n_items} item slots, "
          f"{X.n_out} readout bins; comparing models", start)  # fmt: skip
 
-    models = _comparison_models(analysis, options.random_state)
+    models = _comparison_models(analysis, options)
     comparison = compare_models(X, y, models, options.n_folds, options.random_state)
     low, high = _bits_intervals(comparison, y, options.n_ci, rng)
     names = list(comparison["model"].values)
@@ -449,6 +462,7 @@ def fit_run(
         "attention_form": analysis.form,
         "n_trials": int(X.n_trials),
         "n_bins": int(X.n_out),
+        "likelihood": options.likelihood,
         "query_features": list(main.query_features),
         "key_features": list(main.key_features),
         "template_source": analysis.template_source,
