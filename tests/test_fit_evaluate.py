@@ -84,6 +84,17 @@ def test_compare_models_picks_softmax_on_softmax_data(softmax_data):
     np.testing.assert_allclose(comparison["bic"], k * np.log(X.n_trials) - 2 * ll)
     assert int(comparison["n_params"].sel(model="uniform")) == 2
     assert comparison["bic"].idxmin().item() == "softmax"
+    per_trial = comparison["cv_trial_log_likelihood"]
+    np.testing.assert_allclose(per_trial.sum("trial"), comparison["cv_log_likelihood"])
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_trial_log_likelihoods_sum_to_the_total(name, softmax_data):
+    X, y, _ = softmax_data
+    model = MODELS[name](n_starts=2).fit(X.subset(np.arange(200)), y[:200])
+    per_trial = model.trial_log_likelihood(X, y)
+    assert per_trial.shape == (X.n_trials,)
+    assert per_trial.sum() == pytest.approx(model.log_likelihood(X, y), rel=1e-10)
 
 
 def test_compare_models_takes_a_subset_and_instances(softmax_data):

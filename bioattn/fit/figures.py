@@ -136,8 +136,15 @@ def mixing_figure(summary: dict) -> Figure:
         "softmax layer\n(control)": controls["softmax_control"],
         "random MLP\n(control)": controls["mlp_control"],
         f"circuit\n{summary['protocol']}": summary,
+        "circuit\n(r − b)/g": {
+            "mixing_fraction": summary["mixing_fraction_affine"],
+            "linear_fraction": summary["linear_fraction_affine"],
+            "transform_fraction": 1.0
+            - summary["mixing_fraction_affine"]
+            - summary["linear_fraction_affine"],
+        },
     }
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
     parts = (("mixing_fraction", "convex mixing", "tab:red"),
              ("linear_fraction", "extra linear", "tab:orange"),
              ("transform_fraction", "non-linear transformation", "0.4"))  # fmt: skip

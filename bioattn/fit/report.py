@@ -21,7 +21,10 @@ analysis below is one call of :mod:`bioattn.fit.evaluate`:
 5. **Verdict ladder** L1–L4 (:func:`~bioattn.fit.evaluate.verdict_ladder`; L2 against the
    ground-truth weights where there are some; L4 on the protocol's main manipulation).
 6. **Mixing vs transformation** (:func:`bioattn.mixing.decompose`, noise-corrected for Poisson
-   counts) of the readout's single-trial responses, beside the two numpy controls.
+   counts) of the readout's single-trial responses, beside the two numpy controls; and again
+   of (r − b)/g with the fitted softmax's shared baseline b and gain g removed
+   (``mixing_fraction_affine``): a response b + g·(convex mixture) is an attention output with
+   a constant offset and scale, which the strict convex measure counts as "linear".
 7. **Attention form** — ``masked-attention``: the causal fit against the non-causal one out of
    sample; ``self-attention``: each column queried by its own item.
 """
@@ -291,10 +294,15 @@ def _weight_agreement(weights: np.ndarray, truth: np.ndarray, mask: np.ndarray) 
     return {"r2": r2, "spearman": rho}
 
 
-def _mixing(data: circuit.CircuitFitData) -> mixing.MixingDecomposition:
+def _mixing(
+    data: circuit.CircuitFitData, baseline: float = 0.0, gain: float = 1.0
+) -> mixing.MixingDecomposition:
+    """Decomposition of the single-trial rates (r − b)/g, Poisson noise-corrected; b = 0, g = 1
+    gives the raw rates, a fitted model's baseline and gain the rates as the mixture
+    r = b + g Σ w v sees them."""
     duration = data.X.duration
-    rates = data.counts / duration
-    noise = data.counts.sum(axis=1) / duration**2  # Poisson: Var(y/T) = λ/T²
+    rates = (data.counts / duration - baseline) / gain
+    noise = data.counts.sum(axis=1) / duration**2 / gain**2  # Poisson: Var(y/T) = λ/T²
     return mixing.decompose(rates, data.X.values, data.X.mask, noise_variance=noise)
 
 
@@ -440,6 +448,7 @@ def fit_run(
 
     _say(progress, "mixing vs transformation", start)
     parts = _mixing(main)
+    affine = _mixing(main, softmax.baseline_, softmax.gain_)
     controls = _controls()
     extra: dict[str, Any] = {}
     if analysis.non_causal is not None:
@@ -478,6 +487,8 @@ def fit_run(
         "verdict_level": int(verdict["verdict_level"]),
         "verdict": {
             "L1_weights_compete": verdict["L1"]["holds"],
+            # Sum-to-one is only distinguishable from a free gain when the set size varies.
+            "L1_testable": bool(np.unique(X.set_size).size > 1),
             "L2_weights_follow_match": verdict["L2"]["holds"],
             "L2_spearman": verdict["L2"]["spearman_rho"],
             "L2_weights": verdict["L2"]["weights"],
@@ -487,7 +498,9 @@ def fit_run(
             "L4": _level4_summary(verdict["L4"]),
             "L4_manipulation": analysis.primary_level,
         },
-        **{k: v for k, v in parts.as_dict().items()},
+        **parts.as_dict(),
+        "mixing_fraction_affine": affine.mixing_fraction,
+        "linear_fraction_affine": affine.linear_fraction,
         "mixing_controls": controls,
         "model_recovery_accuracy": recovery_accuracy(confusion),
         "parameter_recovery": {
