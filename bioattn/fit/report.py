@@ -45,7 +45,7 @@ from bioattn import mixing
 from bioattn.errors import BioattnError
 from bioattn.fit import circuit
 from bioattn.fit.bootstrap import bootstrap_ci, clone
-from bioattn.fit.compare import bits_per_spike, cross_validated_log_likelihood
+from bioattn.fit.compare import cross_validated_log_likelihood
 from bioattn.fit.evaluate import (
     compare_models,
     fit_by_level,
@@ -281,6 +281,19 @@ def _bits_intervals(
     return np.percentile(bits, 2.5, axis=1), np.percentile(bits, 97.5, axis=1)
 
 
+def _difference_ci(
+    first: np.ndarray, second: np.ndarray, counts: np.ndarray, n_ci: int, rng: np.random.Generator
+) -> tuple[float, list[float]]:
+    """Held-out bits/spike of ``first`` over ``second`` (per-trial log-likelihoods, same trials)
+    and its 95 % paired bootstrap interval over trials."""
+    spikes = counts.sum(axis=1)
+    gain = first - second
+    draws = rng.integers(0, gain.size, size=(n_ci, gain.size))
+    bits = gain[draws].sum(axis=1) / (spikes[draws].sum(axis=1) * np.log(2.0))
+    point = float(gain.sum() / (spikes.sum() * np.log(2.0)))
+    return point, [float(np.percentile(bits, 2.5)), float(np.percentile(bits, 97.5))]
+
+
 def _weight_agreement(weights: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> dict:
     """R² and Spearman ρ of normalised model weights against the charge shares, items of
     trials with ≥ 2 items."""
@@ -367,19 +380,30 @@ def _comparison_models(analysis: Analysis, options: FitOptions) -> dict[str, Any
     return models
 
 
-def _causal_comparison(analysis: Analysis, options: FitOptions) -> dict[str, float]:
-    """Held-out bits/spike of softmax with the causal mask and without it (same folds, same
-    Uniform reference: the causal one)."""
+def _causal_comparison(
+    analysis: Analysis, options: FitOptions, rng: np.random.Generator
+) -> dict[str, Any]:
+    """Held-out bits/spike of softmax with the causal mask and without it, over Uniform on the
+    causal trials (same folds), and the causal fit's advantage with its 95 % interval."""
     causal, full = analysis.main, analysis.non_causal
     args = (options.n_folds, options.random_state)
     uniform = Uniform(likelihood=options.likelihood)
-    reference = cross_validated_log_likelihood(uniform, causal.X, causal.counts, *args).sum()
-    spikes = float(causal.counts.sum())
-    out = {}
+    reference = cross_validated_log_likelihood(
+        uniform, causal.X, causal.counts, *args, per_trial=True
+    )
+    out: dict[str, Any] = {}
+    per_trial = {}
     for name, data in (("causal", causal), ("non_causal", full)):
         model = SoftmaxAttention(random_state=options.random_state, likelihood=options.likelihood)
-        ll = cross_validated_log_likelihood(model, data.X, data.counts, *args).sum()
-        out[f"{name}_bits_per_spike"] = float(bits_per_spike(ll, reference, spikes))
+        per_trial[name] = cross_validated_log_likelihood(
+            model, data.X, data.counts, *args, per_trial=True
+        )
+        out[f"{name}_bits_per_spike"], _ = _difference_ci(
+            per_trial[name], reference, causal.counts, options.n_ci, rng
+        )
+    out["causal_advantage_bits_per_spike"], out["causal_advantage_ci"] = _difference_ci(
+        per_trial["causal"], per_trial["non_causal"], causal.counts, options.n_ci, rng
+    )
     return out
 
 
@@ -452,7 +476,7 @@ def fit_run(
     controls = _controls()
     extra: dict[str, Any] = {}
     if analysis.non_causal is not None:
-        extra["causal"] = _causal_comparison(analysis, options)
+        extra["causal"] = _causal_comparison(analysis, options, rng)
     if "two_heads" in fitted:
         heads = fitted["two_heads"]
         extra["heads"] = {
@@ -460,6 +484,13 @@ def fit_run(
             "two_heads_bits_per_spike": float(
                 comparison["cv_bits_per_spike"].sel(model="two_heads")
             ),
+            "two_heads_advantage_ci": _difference_ci(
+                comparison["cv_trial_log_likelihood"].sel(model="two_heads").values,
+                comparison["cv_trial_log_likelihood"].sel(model="softmax").values,
+                y,
+                options.n_ci,
+                rng,
+            )[1],
             "head_betas": [float(v) for v in heads.head_betas_],
             "head_shares": [float(v) for v in heads.head_shares_],
             "head_names": ["spatial", "feature"],
