@@ -7,7 +7,10 @@ One loop compares them all::
                 for name, model in MODELS.items()}
 
 - :class:`TrialSet` — what was shown on each trial (templates, keys, query, drive, mask).
-- :data:`MODELS` — the eight scikit-learn-style estimators (:mod:`bioattn.fit.models`).
+- :data:`MODELS` — the eight scikit-learn-style estimators (:mod:`bioattn.fit.models`), and
+  :class:`MultiHeadSoftmax` (:mod:`bioattn.fit.heads`).
+- :mod:`bioattn.fit.circuit` — a circuit run as trials; :mod:`bioattn.fit.report` — the
+  ``bioattn fit`` command's analyses.
 - :func:`cross_validated_log_likelihood`, :func:`bits_per_spike` — out-of-sample comparison.
 - :func:`bootstrap_ci`, :func:`clone` — parameter uncertainty.
 - :func:`random_trialset`, :func:`simulate_counts` — synthetic designs and counts.
@@ -27,6 +30,7 @@ from bioattn.fit.evaluate import (
     recovery_accuracy,
     verdict_ladder,
 )
+from bioattn.fit.heads import MultiHeadSoftmax
 from bioattn.fit.models import (
     MODELS,
     DivisiveRatio,
@@ -54,6 +58,7 @@ __all__ = [
     "NoisyWinnerTakeAll",
     "Sparsemax",
     "Uniform",
+    "MultiHeadSoftmax",
     "bootstrap_ci",
     "clone",
     "cross_validated_log_likelihood",

@@ -192,6 +192,22 @@ def _masked_window(config_toml: str) -> float:
     return float(p.t_step - p.analysis_offset)
 
 
+def _two_conditions(
+    protocol: str, parts: list[circuit.CircuitFitData], main: int, label: str, source: str
+) -> Analysis:
+    """A run of two conditions (levels 0 and 1 of ``label``): the main fits on ``parts[main]``,
+    the per-level fits on both."""
+    both = circuit.concatenate(parts, label, [0.0, 1.0])
+    return Analysis(
+        protocol,
+        FIT_PROTOCOLS[protocol],
+        parts[main],
+        levels={label: both},
+        primary_level=label,
+        template_source=source,
+    )
+
+
 def _analysis(
     ds: xr.Dataset, config_toml: str, templates_dir: Path | None, n_bins: int
 ) -> Analysis:
@@ -209,29 +225,13 @@ def _analysis(
         )
     if protocol == "self-attention":
         parts = [circuit.self_attention_data(ds, c, n_bins) for c in ("none", "lateral")]
-        both = circuit.concatenate(parts, "lateral_connections", [0.0, 1.0])
-        return Analysis(
-            protocol,
-            form,
-            parts[1],
-            levels={"lateral_connections": both},
-            primary_level="lateral_connections",
-            template_source="column_template",
-        )
+        return _two_conditions(protocol, parts, 1, "lateral_connections", "column_template")
     templates, source = _templates(ds, protocol, templates_dir, model)
     if protocol == "pulvinar-inactivation":
-        states = [
+        parts = [
             circuit.scene_data(ds, templates, f"_{s}", n_bins) for s in ("intact", "inactivated")
         ]
-        both = circuit.concatenate(states, "pulvinar_inactivated", [0.0, 1.0])
-        return Analysis(
-            protocol,
-            form,
-            states[0],
-            levels={"pulvinar_inactivated": both},
-            primary_level="pulvinar_inactivated",
-            template_source=source,
-        )
+        return _two_conditions(protocol, parts, 0, "pulvinar_inactivated", source)
     # Trials that measured the templates are not fitted again.
     set_size = ds["set_size"].values
     trials = np.flatnonzero(set_size > 1) if source == "run" else np.arange(set_size.size)
