@@ -122,6 +122,7 @@ def compare_models(
     models: Mapping[str, type[MixtureModel] | MixtureModel] | None = None,
     n_folds: int = 5,
     random_state: int | None = 0,
+    fitted: dict[str, MixtureModel] | None = None,
 ) -> xr.Dataset:
     r"""Every model's out-of-sample and in-sample fit to the same counts.
 
@@ -148,6 +149,8 @@ def compare_models(
         cross-validated as the bits-per-spike reference anyway.
     n_folds, random_state
         Folds of the cross-validation.
+    fitted : dict, optional
+        If given, receives name → the model fitted to all N trials (for weights, recovery).
     """
     X = _check_trialset(X)
     counts = check_counts(X, y)
@@ -175,6 +178,8 @@ def compare_models(
     names = list(estimators)
     cv = np.array([folds[name].sum() for name in names])
     full = [clone(estimators[name]).fit(X, counts) for name in names]
+    if fitted is not None:
+        fitted.update(zip(names, full, strict=True))
     log_likelihood = np.array([model.log_likelihood(X, counts) for model in full])
     n_params = np.array([model.n_params_ for model in full])
     criteria = [

@@ -430,10 +430,10 @@ def fit_run(
          f"{X.n_out} readout bins; comparing models", start)  # fmt: skip
 
     models = _comparison_models(analysis, options)
-    comparison = compare_models(X, y, models, options.n_folds, options.random_state)
+    fitted: dict[str, Any] = {}
+    comparison = compare_models(X, y, models, options.n_folds, options.random_state, fitted)
     low, high = _bits_intervals(comparison, y, options.n_ci, rng)
     names = list(comparison["model"].values)
-    fitted = {name: clone(models[name]).fit(X, y) for name in names}
     weights = np.stack([fitted[name].weights(X) for name in names], axis=-1)
     softmax = fitted["softmax"]
 
