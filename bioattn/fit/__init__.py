@@ -8,7 +8,8 @@ One loop compares them all::
 
 - :class:`TrialSet` — what was shown on each trial (templates, keys, query, drive, mask).
 - :data:`MODELS` — the eight scikit-learn-style estimators (:mod:`bioattn.fit.models`), and
-  :class:`MultiHeadSoftmax` (:mod:`bioattn.fit.heads`).
+  :class:`MultiHeadSoftmax` (:mod:`bioattn.fit.heads`), :class:`KeyPrecisionAttention`
+  (:mod:`bioattn.fit.precision`).
 - :mod:`bioattn.fit.circuit` — a circuit run as trials; :mod:`bioattn.fit.report` — the
   ``bioattn fit`` command's analyses.
 - :func:`cross_validated_log_likelihood`, :func:`bits_per_spike` — out-of-sample comparison.
@@ -43,6 +44,7 @@ from bioattn.fit.models import (
     Sparsemax,
     Uniform,
 )
+from bioattn.fit.precision import KeyPrecisionAttention
 from bioattn.fit.synthetic import random_trialset, simulate_counts
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "Sparsemax",
     "Uniform",
     "MultiHeadSoftmax",
+    "KeyPrecisionAttention",
     "bootstrap_ci",
     "clone",
     "cross_validated_log_likelihood",

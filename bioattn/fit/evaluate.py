@@ -58,6 +58,9 @@ L2_ALPHA = 0.01
 #: L4: a one-parameter-per-level model holds if its BIC exceeds the all-free one by at most this.
 L4_BIC_TOLERANCE = 10.0
 
+#: Parameters whose per-level bootstrap intervals fit_by_level reports, where fitted.
+_LEVEL_INTERVALS = ("beta", "kappa")
+
 # Keys of MODELS that the ladder reads.
 _SOFTMAX, _UNIFORM = "softmax", "uniform"
 _NON_COMPETITIVE = ("linear_gain", "sigmoid_gate")
@@ -375,10 +378,11 @@ def fit_by_level(
     xarray.Dataset
         Dimension ``level``: every scalar fitted parameter (``beta``, ``sink``, ``baseline``
         (Hz), ``gain``, ...), ``log_likelihood`` (nats, training), ``n_trials`` and, for models
-        with a β, ``beta_ci_low``/``beta_ci_high`` (95 % percentile bootstrap, ``n_boot``
-        resamples). Dimension ``trial``: ``trial_level``, the levels given (what
-        :func:`verdict_ladder` needs to refit with shared parameters). ``attrs``: the
-        estimator's class name and hyper-parameters and ``n_params`` per level fit.
+        with a β (or a key precision κ), ``beta_ci_low``/``beta_ci_high`` (``kappa_ci_*``; 95 %
+        percentile bootstrap, ``n_boot`` resamples). Dimension ``trial``: ``trial_level``, the
+        levels given (what :func:`verdict_ladder` needs to refit with shared parameters).
+        ``attrs``: the estimator's class name and hyper-parameters and ``n_params`` per level
+        fit.
     """
     X = _check_trialset(X)
     counts = check_counts(X, y)
@@ -404,9 +408,13 @@ def fit_by_level(
         model = clone(estimator).fit(X_level, y_level)
         fits.append(model)
         sizes.append(index.size)
-        if "beta" in model.params_:
-            ci = bootstrap_ci(estimator, X_level, y_level, n_boot, random_state=random_state)
-            intervals.append(ci["beta_"])
+        bounded = [f"{name}_" for name in _LEVEL_INTERVALS if name in model.params_]
+        if bounded:
+            intervals.append(
+                bootstrap_ci(
+                    estimator, X_level, y_level, n_boot, random_state=random_state, params=bounded
+                )
+            )
     # M and the item biases are arrays: compare those on the fitted models themselves.
     scalars = [name for name, value in fits[0].params_.items() if np.ndim(value) == 0]
     data: dict[str, Any] = {
@@ -414,9 +422,11 @@ def fit_by_level(
     }
     data["log_likelihood"] = ("level", np.array([model.log_likelihood_ for model in fits]))
     data["n_trials"] = ("level", np.array(sizes))
-    if intervals:
-        data["beta_ci_low"] = ("level", np.array([low for low, _ in intervals]))
-        data["beta_ci_high"] = ("level", np.array([high for _, high in intervals]))
+    for name in _LEVEL_INTERVALS:
+        if intervals and f"{name}_" in intervals[0]:
+            bounds = np.array([ci[f"{name}_"] for ci in intervals])
+            data[f"{name}_ci_low"] = ("level", bounds[:, 0])
+            data[f"{name}_ci_high"] = ("level", bounds[:, 1])
     data["trial_level"] = ("trial", levels)
     if "baseline" in data:
         data["baseline"] = (*data["baseline"], {"units": "Hz"})

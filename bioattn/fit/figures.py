@@ -3,8 +3,8 @@
 - ``weights``: every model's fitted weights against the ground-truth charge shares;
 - ``model_comparison``: held-out bits/spike with 95 % intervals, and the model-recovery
   confusion matrix on the run's own design;
-- ``attention_map``: circuit parameter → fitted attention parameters (β with its interval,
-  sink, gain, baseline), one column per manipulation;
+- ``attention_map``: circuit parameter → fitted attention parameters (β and the key
+  precision κ with their intervals, sink, gain, baseline), one column per manipulation;
 - ``mixing``: mixing / linear / transformation fractions beside the two numpy controls.
 """
 
@@ -22,6 +22,7 @@ __all__ = ["fit_figures"]
 
 _AXIS_LABELS = {
     "beta": "β (inverse temperature)",
+    "key_precision": "key precision κ",
     "sink": "sink logit",
     "gain": "value gain g",
     "baseline": "baseline b (Hz)",
@@ -98,19 +99,25 @@ def comparison_figure(ds: xr.Dataset, summary: dict) -> Figure:
 def attention_map_figure(summary: dict) -> Figure:
     """Circuit parameter → attention parameter, one column per manipulation."""
     maps = summary["attention_map"]
-    rows = ("beta", "sink", "gain", "baseline")
-    fig, axes = plt.subplots(len(rows), len(maps), figsize=(3.4 * len(maps), 8.5), squeeze=False)
+    rows = ("beta", "key_precision", "sink", "gain", "baseline")
+    fig, axes = plt.subplots(len(rows), len(maps), figsize=(3.4 * len(maps), 10), squeeze=False)
     l4 = summary["verdict"].get("L4")
     for c, (label, entry) in enumerate(maps.items()):
         x = np.asarray(entry["levels"])
         for r, name in enumerate(rows):
             ax = axes[r, c]
-            if name not in entry:
+            source, key = entry, name
+            if name == "key_precision":
+                source, key = entry.get("key_precision_model", {}), "kappa"
+            if key not in source:
                 ax.set_visible(False)
                 continue
-            value = np.asarray(entry[name])
-            if name == "beta" and "beta_ci_low" in entry:
-                err = [value - entry["beta_ci_low"], np.asarray(entry["beta_ci_high"]) - value]
+            value = np.asarray(source[key])
+            if f"{key}_ci_low" in source:
+                err = [
+                    value - source[f"{key}_ci_low"],
+                    np.asarray(source[f"{key}_ci_high"]) - value,
+                ]
                 ax.errorbar(x, value, yerr=np.clip(err, 0, None), fmt="o-", color="tab:red",
                             capsize=3)  # fmt: skip
             else:

@@ -17,7 +17,9 @@ analysis below is one call of :mod:`bioattn.fit.evaluate`:
 4. **Circuit parameter → attention parameter** — one softmax fit (with sink) per level of each
    manipulation the run holds (cue strength, contrast, pulvinar intact/inactivated, lateral
    connections on/off), with the feature query at unit length so that the cue strength must
-   show up in a fitted parameter.
+   show up in a fitted parameter; where the query is a feature, also one
+   :class:`~bioattn.fit.precision.KeyPrecisionAttention` fit per level, for the key precision κ
+   (which the bilinear softmax folds into β).
 5. **Verdict ladder** L1–L4 (:func:`~bioattn.fit.evaluate.verdict_ladder`; L2 against the
    ground-truth weights where there are some; L4 on the protocol's main manipulation).
 6. **Mixing vs transformation** (:func:`bioattn.mixing.decompose`, noise-corrected for Poisson
@@ -57,6 +59,7 @@ from bioattn.fit.evaluate import (
 from bioattn.fit.heads import MultiHeadSoftmax
 from bioattn.fit.likelihood import LIKELIHOODS
 from bioattn.fit.models import MODELS, SoftmaxAttention, Uniform
+from bioattn.fit.precision import KeyPrecisionAttention
 
 __all__ = ["FitOptions", "FitReport", "fit_run", "FIT_PROTOCOLS", "FIT_FILE"]
 
@@ -83,6 +86,7 @@ _LEVEL_UNITS = {
     "lateral_connections": "0 off, 1 on",
 }
 _CONTROL_SEEDS = (0, 1)  # rngs of the two numpy mixing controls
+_FEATURE_DIMS = ("feature_cos", "feature_sin")
 
 
 @dataclass(frozen=True)
@@ -350,6 +354,23 @@ def _level_fits(
                 if name in per_level
             },
         }
+        if data.query_features == data.key_features == _FEATURE_DIMS:
+            # A feature query against feature keys: key precision κ is identifiable.
+            precision = fit_by_level(
+                data.X,
+                data.counts,
+                data.labels[label],
+                KeyPrecisionAttention(
+                    sink=True, random_state=options.random_state, likelihood=options.likelihood
+                ),
+                n_boot=options.n_level_boot,
+                random_state=options.random_state,
+            )
+            fits[f"{label}__key_precision"] = precision
+            summary[label]["key_precision_model"] = {
+                name: [float(v) for v in precision[name].values]
+                for name in ("kappa", "kappa_ci_low", "kappa_ci_high", "beta", "sink", "gain")
+            }
     return fits, summary
 
 
@@ -577,7 +598,7 @@ def _dataset(
         data[f"label_{name}"] = ("fit_trial", np.asarray(value, dtype=float))
     data["confusion"] = confusion.rename({"true": "true_model", "chosen": "chosen_model"})
     for label, per_level in level_fits.items():
-        dim = f"{label}_level"
+        dim = f"{label.split('__')[0]}_level"  # key-precision fits share their manipulation's
         block = per_level.drop_vars("trial_level").rename({"level": dim})
         for name, variable in block.data_vars.items():
             data[f"{label}__{name}"] = variable
