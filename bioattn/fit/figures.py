@@ -122,6 +122,10 @@ def attention_map_figure(summary: dict) -> Figure:
                             capsize=3)  # fmt: skip
             else:
                 ax.plot(x, value, "o-", color="k")
+            restricted = l4 and summary["verdict"]["L4_manipulation"] == label
+            if restricted and l4["parameter"] == name:
+                ax.plot(x, l4["values"], "s--", color="tab:blue", label=f"only {name} varies")
+                ax.legend(frameon=False, fontsize=7)
             ax.set_ylabel(_AXIS_LABELS[name])
             if r == 0:
                 title = label.replace("_", " ")
