@@ -26,3 +26,15 @@ def standalone_cache(tmp_path_factory):
         os.environ.pop("BIOATTN_CACHE_DIR", None)
     else:
         os.environ["BIOATTN_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def biased_competition_dir(tmp_path_factory, standalone_cache):
+    """One real biased-competition run through the CLI (3 trials per condition, full-size
+    multi-item circuit), shared by its own test and the fit CLI's test."""
+    from bioattn import cli
+
+    out = tmp_path_factory.mktemp("biased_competition") / "run"
+    argv = ["run", "biased-competition", "--trials", "3", "--out", str(out), "--quiet"]
+    assert cli.main(argv) == 0
+    return out

@@ -1,5 +1,5 @@
 """Fitting circuit runs: run → trial set, two-head attention, noise-corrected mixing, and
-``bioattn fit`` (its errors, and on a small real visual-search run)."""
+``bioattn fit`` (its errors, and on a small real circuit run)."""
 
 from __future__ import annotations
 
@@ -241,44 +241,43 @@ def test_fit_errors_are_one_line_and_write_nothing(tmp_path, capsys):
 # bioattn fit on a small real circuit run
 # --------------------------------------------------------------------------------------------
 
-SMALL_SEARCH = [
-    "--set", "protocol.visual_search.set_sizes=[1, 2]",
-    "--set", "protocol.visual_search.cue_strengths=[1.0, 2.0]",
-    "--set", "protocol.visual_search.contrasts=[1.0]",
-    "--trials", "3", "--quiet",
-]  # fmt: skip
 SUMMARY_KEYS = ("cv_bits_per_spike", "best_model", "beta", "weight_r2_softmax", "verdict_level",
                 "mixing_fraction", "linear_fraction")  # fmt: skip
 
 
-def test_fit_cli_on_a_small_real_visual_search_run(tmp_path, capsys):
-    run = tmp_path / "search"
-    assert cli.main(["run", "visual-search", "--out", str(run), *SMALL_SEARCH]) == 0
+def test_fit_cli_on_a_small_real_circuit_run(biased_competition_dir, tmp_path, capsys):
+    """bioattn fit on a real biased-competition run (3 repeats; its single items give the
+    templates, its 9 pair trials are fitted)."""
     fit = tmp_path / "fit"
-    argv = ["fit", str(run), "--out", str(fit), "--boot", "10", "--quiet"]
+    argv = ["fit", str(biased_competition_dir), "--out", str(fit), "--boot", "10", "--quiet"]
     assert cli.main(argv) == 0
     capsys.readouterr()
     for name in ("fit.nc", "summary.json", "provenance.json", "config.toml", "weights.png",
-                 "model_comparison.png", "attention_map.png", "mixing.png"):  # fmt: skip
+                 "model_comparison.png", "mixing.png"):  # fmt: skip
         assert (fit / name).is_file(), name
     summary = json.loads((fit / "summary.json").read_text())
     assert all(key in summary for key in SUMMARY_KEYS)
     bits = summary["cv_bits_per_spike"]
     assert bits["uniform"] == 0.0 and len(bits) == 8
-    # 6 pairs (3 repeats x 2 cue strengths); the 6 single items measured the templates.
-    assert summary["n_trials"] == 6
-    # Attention in the circuit: the fitted softmax puts more weight where the charge went
-    # (measured: Spearman 0.93 over the 12 items of the 6 pairs).
+    assert summary["n_trials"] == 9
+    # The spatial cue is the query; the items' locations are the keys.
+    assert summary["query_features"] == summary["key_features"]
+    assert all(name.startswith("location_") for name in summary["query_features"])
+    # Attention in the circuit: every model beats Uniform by far (the attended item dominates)
+    # and the fitted softmax puts more weight where the charge went (measured: Spearman 0.92
+    # over the 18 items of the 9 pairs, R² 0.72).
+    assert min(v for k, v in bits.items() if k != "uniform") > 0.2
     agreement = summary["weight_agreement"]["softmax"]
-    assert agreement["spearman"] > 0.5
-    # The readout is mostly a mixture of its items, not a transformation of them.
+    assert agreement["spearman"] > 0.5 and agreement["r2"] > 0.3
+    # The readout is a mixture of its items, not a transformation of them (measured: 0.000).
     assert summary["mixing_fraction"] + summary["linear_fraction"] > 0.8
     assert summary["transform_fraction"] < 0.2
     ds = xr.open_dataset(fit / "fit.nc")
-    assert ds["weights"].shape == (6, 4, 8)
+    assert ds["weights"].shape == (9, 4, 8)
     np.testing.assert_allclose(ds["ground_truth_weights"].sum("item"), 1.0)
     # Same run, same seed: the same fit.
     again = tmp_path / "again"
-    assert cli.main(["fit", str(run), "--out", str(again), "--boot", "10", "--quiet"]) == 0
+    argv = ["fit", str(biased_competition_dir), "--out", str(again), "--boot", "10", "--quiet"]
+    assert cli.main(argv) == 0
     repeat = json.loads((again / "summary.json").read_text())
     assert repeat["cv_bits_per_spike"] == bits and repeat["beta"] == summary["beta"]
