@@ -332,18 +332,22 @@ def _controls() -> dict[str, dict[str, float]]:
 def _level_fits(
     analysis: Analysis, options: FitOptions
 ) -> tuple[dict[str, xr.Dataset], dict[str, Any]]:
-    fits, summary = {}, {}
-    for label, data in analysis.levels.items():
-        per_level = fit_by_level(
+    def by_level(model: type, data: circuit.CircuitFitData, label: str) -> xr.Dataset:
+        estimator = model(
+            sink=True, random_state=options.random_state, likelihood=options.likelihood
+        )
+        return fit_by_level(
             data.X,
             data.counts,
             data.labels[label],
-            SoftmaxAttention(
-                sink=True, random_state=options.random_state, likelihood=options.likelihood
-            ),
+            estimator,
             n_boot=options.n_level_boot,
             random_state=options.random_state,
         )
+
+    fits, summary = {}, {}
+    for label, data in analysis.levels.items():
+        per_level = by_level(SoftmaxAttention, data, label)
         fits[label] = per_level
         summary[label] = {
             "unit": _LEVEL_UNITS[label],
@@ -356,16 +360,7 @@ def _level_fits(
         }
         if data.query_features == data.key_features == _FEATURE_DIMS:
             # A feature query against feature keys: key precision κ is identifiable.
-            precision = fit_by_level(
-                data.X,
-                data.counts,
-                data.labels[label],
-                KeyPrecisionAttention(
-                    sink=True, random_state=options.random_state, likelihood=options.likelihood
-                ),
-                n_boot=options.n_level_boot,
-                random_state=options.random_state,
-            )
+            precision = by_level(KeyPrecisionAttention, data, label)
             fits[f"{label}__key_precision"] = precision
             summary[label]["key_precision_model"] = {
                 name: [float(v) for v in precision[name].values]
