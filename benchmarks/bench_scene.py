@@ -16,11 +16,11 @@ import argparse
 import time
 
 import numpy as np
+from bioattn.simulate import simulate
 
 from bioattn import config
 from bioattn.protocols import visual_search
 from bioattn.schedule import Schedule
-from bioattn.simulate import simulate
 
 
 def _schedule(n_locations: int, duration: float) -> Schedule:

@@ -30,17 +30,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from bioattn import config, results
+from bioattn.engine import DEFAULT_TARGET, TARGETS
 from bioattn.errors import BioattnError
 from bioattn.fit.likelihood import LIKELIHOODS
 from bioattn.fit.report import FIT_FILE, FitOptions, fit_run
-from bioattn.protocols.registry import PROTOCOLS, get_protocol, section_name
-from bioattn.simulate import TARGETS, standalone_directory
+from bioattn.protocols.registry import PROTOCOLS
 
 PROG = "bioattn"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
-DEFAULT_TARGET = "cpp_standalone"
 DEFAULT_RESULTS_DIR = Path("results")
 # Brian2 seeds numpy's generator, which accepts seeds in [0, 2**32).
 MAX_SEED = 2**32 - 1
@@ -217,66 +216,34 @@ def _print_error(message: str) -> None:
 
 
 def _command_run(args: argparse.Namespace, arguments: list[str]) -> int:
-    protocol = get_protocol(args.protocol)
-    model = _load_model(args.model or protocol.default_model, args.overrides)
-    if model.circuit != protocol.circuit:
-        raise BioattnError(
-            f"protocol {protocol.name!r} runs on the {protocol.circuit!r} circuit; model "
-            f"{model.source_path} is a {model.circuit!r} circuit (try --model "
-            f"{protocol.default_model})"
-        )
-    protocol_params = model.protocols.get(section_name(protocol.name))
-    # Without --seeds / --trials the model file's [protocol.*] n_seeds / n_trials apply.
-    n_seeds = args.seeds if args.seeds is not None else getattr(protocol_params, "n_seeds", 1)
-    n_trials = (
-        args.trials if args.trials is not None else getattr(protocol_params, "n_trials", None)
-    )
-    seeds = _seed_list(args.seed, n_seeds)
+    from bioattn import api
+
     _check_run_options(scale=args.scale, n_trials=args.trials)
-    out = args.out if args.out is not None else _default_out(protocol.name)
+    spec, model = api.prepare(
+        args.protocol, args.model, set=args.overrides, trials=args.trials, scale=args.scale,
+        target=args.target,
+    )  # fmt: skip
+    # Without --seeds the model file's [protocol.*] n_seeds applies, from --seed on.
+    n_seeds = args.seeds if args.seeds is not None else len(api.default_seeds(spec, model))
+    seeds = _seed_list(args.seed, n_seeds)
+    out = args.out if args.out is not None else _default_out(spec.name)
     # Both checks come before the simulation, which may take hours.
     results.check_output_free(out, args.force)
     _check_output_writable(out)
-
-    standalone_dir = standalone_directory() if args.target == "cpp_standalone" else None
-    start = time.perf_counter()
-    result = protocol.run(
+    run = api.run(
+        spec.name,
         model,
         seeds=seeds,
-        n_trials=n_trials,
+        trials=args.trials,
         scale=args.scale,
         target=args.target,
         progress=not args.quiet,
-        standalone_dir=standalone_dir,
+        _command_line=[PROG, *arguments],
     )
-    wall_time_s = time.perf_counter() - start
-
-    record = results.provenance(
-        command_line=[PROG, *arguments],
-        seed=seeds[0],
-        target=args.target,
-        wall_time_s=wall_time_s,
-        extra={
-            "protocol": protocol.name,
-            "scale": args.scale,
-            "seeds": seeds,
-            "n_trials": n_trials,
-            "model": model.name,
-            "model_file": model.source_path,
-            "overrides": list(args.overrides or []),
-        },
-    )
-    results.write_result_dir(
-        out,
-        dataset=result.dataset,
-        config_toml=config.to_toml(model),
-        provenance=record,
-        summary=result.summary,
-        figures=result.figures,
-        force=args.force,
-    )
+    run.provenance["overrides"] = list(args.overrides or [])
+    run.save(out, force=args.force)
     print(f"results written to {out}")
-    for name, value in result.summary.items():
+    for name, value in run.summary.items():
         print(f"{name} = {_format_value(value)}")
     return 0
 
@@ -378,11 +345,14 @@ def _format_value(value: object) -> str:
 
 def _command_list(args: argparse.Namespace, arguments: list[str]) -> int:
     print("protocols:")
+    config.load_plugins()
     protocol_rows = [(name, p.description) for name, p in sorted(PROTOCOLS.items())]
     _print_table(protocol_rows or [("(none registered)", "")], indent="  ")
-    print(f"models ({config.MODELS_DIR}):")
+    config.load_plugins()
+    print(f"models ({config.models_dir()}):")
     model_rows = [
-        (path.stem, _model_description(path)) for path in sorted(config.MODELS_DIR.glob("*.toml"))
+        (name, _model_description(config.models_dir() / f"{name}.toml"))
+        for name in config.model_names()
     ]
     _print_table(model_rows or [("(none)", "")], indent="  ")
     return 0
@@ -417,9 +387,6 @@ def _print_table(rows: Sequence[Sequence[str]], indent: str = "") -> None:
 
 
 def _load_model(model: str | None, overrides: Sequence[str] | None) -> config.Model:
-    try:
-        return config.load_model(model, overrides or ())
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        raise BioattnError(
-            f"model file {model or config.DEFAULT_MODEL!r} cannot be read ({exc.strerror or exc})"
-        ) from None
+    from bioattn.api import load_model
+
+    return load_model(model, list(overrides or ()))

@@ -1,20 +1,34 @@
 """Model files: TOML with units, parsed into frozen typed parameter objects.
 
-A model file (``models/*.toml``) holds one table per part of the circuit.  Every parameter is an
-inline table with its value (units as text), a one-line description and its source::
+A model file (``models/*.toml``, shipped inside the package as ``bioattn.models``) holds one
+table per part of the circuit.  Every parameter is an inline table with its value (units as
+text), a one-line description and its source::
 
     [pfc]
     g_nmda_ee = { value = "0.732 nS", description = "recurrent NMDA onto E", source = "Ardid 2007" }
 
+A file may start from another one: ``[meta] extends = "ardid2007"`` takes every section of the
+base model that the file's circuit has, then the file's own tables on top of them, parameter by
+parameter (an entry may change only its description).  Protocol sections are never inherited.
+
 Each section maps onto a frozen dataclass whose fields declare the expected unit and sign
 (:func:`param`).  Unknown sections or keys, missing keys, wrong dimensions, NaN, and negative
 values where they are impossible raise :class:`~bioattn.errors.BioattnError` naming the key, the
-value and what was expected.  ``--set section.key=value`` overrides are validated the same way.
+value and what was expected.  Typed edits (:meth:`Model.replace`) and ``--set section.key=value``
+overrides are validated the same way.
+
+This module is the bottom layer: it imports neither Brian2 nor the circuits or protocols.
+Circuits and protocols declare their sections by calling :func:`register_circuit_sections` and
+:func:`register_protocol_section` when they are imported; they are found through the
+``bioattn.plugins`` entry point group (:func:`load_plugins`), which a third-party package can
+join with its own circuits and protocols.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
+import importlib.resources
 import json
 import math
 import tomllib
@@ -24,37 +38,49 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from brian2.units.fundamentalunits import Quantity
-
 from bioattn.errors import BioattnError
-from bioattn.units import format_quantity, parse_angle, parse_quantity, unit_of
+from bioattn.units import Quantity, format_quantity, parse_angle, parse_quantity, unit_of
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+#: The package that holds the shipped model files (the top-level ``models/`` folder).
+MODELS_PACKAGE = "bioattn.models"
 DEFAULT_MODEL = "ardid2007"
+DEFAULT_CIRCUIT = "two_area"
+#: Entry point group whose modules register circuits and protocols when imported.
+PLUGIN_GROUP = "bioattn.plugins"
 
 
-def param(kind: str, *, signed: bool = False, positive: bool = False) -> Any:
+def param(
+    kind: str, *, signed: bool = False, positive: bool = False, structural: bool | None = None
+) -> Any:
     """Declare a parameter field.
 
-    ``kind`` is a Brian2 unit name (``"nS"``; the value must have its dimensions and is shown in
-    it), ``"deg"`` (an angle, stored in radians), ``"int"`` (a count ≥ 1), ``"float"`` (a
+    ``kind`` is a unit name (``"nS"``; the value must have its dimensions and is shown in it),
+    ``"deg"`` (an angle, stored in radians), ``"int"`` (a count ≥ 1), ``"float"`` (a
     dimensionless number), ``"floats"`` (a list of them) or ``"degs"`` (a list of angles).
     Values must be ≥ 0 unless ``signed``; > 0 if ``positive``.
+
+    ``structural``: whether a change needs a new build of the network (see
+    :func:`is_structural`); by default counts are structural in circuit sections, and counts,
+    durations and lists (which change the trial schedule's length) in protocol sections.
     """
-    return field(metadata={"kind": kind, "signed": signed, "positive": positive})
+    return field(
+        metadata={"kind": kind, "signed": signed, "positive": positive, "structural": structural}
+    )
 
 
 # --------------------------------------------------------------------------------------------
-# Sections of a model file
+# Section types of the circuits (the circuits say which sections they use)
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SimulationParams:
-    dt: Quantity = param("ms", positive=True)
-    schedule_dt: Quantity = param("ms", positive=True)
-    record_dt: Quantity = param("ms", positive=True)
-    kernel_tolerance: float = param("float", positive=True)
+    """Time steps and numerical tolerances: all fixed when the network is built."""
+
+    dt: Quantity = param("ms", positive=True, structural=True)
+    schedule_dt: Quantity = param("ms", positive=True, structural=True)
+    record_dt: Quantity = param("ms", positive=True, structural=True)
+    kernel_tolerance: float = param("float", positive=True, structural=True)
 
 
 @dataclass(frozen=True)
@@ -208,50 +234,58 @@ class TRNParams:
     g_from_relay: Quantity = param("nS")
 
 
-_COMMON_SECTIONS: dict[str, type] = {
-    "simulation": SimulationParams,
-    "cells.excitatory": CellParams,
-    "cells.inhibitory": CellParams,
-    "synapses": SynapseParams,
-    "pfc": AreaParams,
-    "topdown": ProjectionParams,
-    "stimulus": StimulusParams,
-    "cue": DriveParams,
-    "erase": EraseParams,
-}
+# --------------------------------------------------------------------------------------------
+# Registries (filled by the circuit and protocol modules when they are imported)
+# --------------------------------------------------------------------------------------------
 
 #: The sections each circuit (``[meta] circuit``) requires, in file order.
-CIRCUITS: dict[str, dict[str, type]] = {
-    # Ardid, Wang & Compte 2007: one sensory ring and PFC (bioattn.circuits.network).
-    "two_area": {
-        **_COMMON_SECTIONS,
-        "sensory": AreaParams,
-        "bottomup": ProjectionParams,
-    },
-    # Several items: columns, PPC, pulvinar + TRN, readout (bioattn.circuits.scene).
-    "multi_item": {
-        **_COMMON_SECTIONS,
-        "scene": SceneParams,
-        "columns": AreaParams,
-        "readout": AreaParams,
-        "feedforward": ProjectionParams,
-        "lateral": ProjectionParams,
-        "ppc": PoolParams,
-        "column_to_ppc": PoolInputParams,
-        "spatial_cue": SpatialCueParams,
-        "pulvinar": PulvinarParams,
-        "trn": TRNParams,
-    },
-}
-DEFAULT_CIRCUIT = "two_area"
-
-#: Every section type any circuit knows.
-SECTIONS: dict[str, type] = {k: v for c in CIRCUITS.values() for k, v in c.items()}
-
-#: Protocol sections (``protocol.<name>``) register their dataclass here (see bioattn.protocols).
+CIRCUITS: dict[str, Mapping[str, type]] = {}
+#: Protocol sections (``protocol.<name>``, underscores) and their parameter dataclass.
 PROTOCOL_SECTIONS: dict[str, type] = {}
 #: The circuit each protocol section belongs to.
 PROTOCOL_CIRCUITS: dict[str, str] = {}
+
+_plugins_loaded = False
+
+
+def register_circuit_sections(circuit: str, sections: Mapping[str, type]) -> None:
+    """Declare the sections (name → parameter dataclass) of ``circuit``, in file order."""
+    CIRCUITS[circuit] = MappingProxyType(dict(sections))
+
+
+def register_protocol_section(name: str, params: type, circuit: str) -> None:
+    """Declare the ``[protocol.<name>]`` section of a protocol that runs on ``circuit``."""
+    PROTOCOL_SECTIONS[name] = params
+    PROTOCOL_CIRCUITS[name] = circuit
+
+
+def load_plugins() -> None:
+    """Import the modules of the ``bioattn.plugins`` entry points once (they register the
+    circuits and protocols).  Without them no model can be parsed."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    entry_points = importlib.metadata.entry_points(group=PLUGIN_GROUP)
+    if not entry_points:
+        _plugins_loaded = False
+        raise BioattnError(
+            "no circuits or protocols are registered (entry points 'bioattn.plugins'); "
+            "expected bioattn to be installed: pip install ."
+        )
+    for entry_point in entry_points:
+        entry_point.load()
+
+
+def known_sections() -> dict[str, type]:
+    """Every circuit section type of every registered circuit."""
+    load_plugins()
+    return {name: cls for sections in CIRCUITS.values() for name, cls in sections.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -274,11 +308,103 @@ class Model:
             k[len("protocol.") :]: v for k, v in self.sections.items() if k.startswith("protocol.")
         }
 
+    def field(self, name: str) -> dataclasses.Field:
+        """The declaration of parameter ``section.key``; a clear error if there is none."""
+        section, _, key = name.strip().rpartition(".")
+        if section not in self.sections:
+            raise BioattnError(_unknown_section_message(self, name, section))
+        fields = {f.name: f for f in dataclasses.fields(self.sections[section])}
+        if key not in fields:
+            raise BioattnError(
+                f"{name}: unknown parameter; expected one of "
+                f"{', '.join(f'{section}.{k}' for k in fields)}"
+            )
+        return fields[key]
+
+    def value(self, name: str) -> Any:
+        """The value of parameter ``section.key``."""
+        self.field(name)
+        section, _, key = name.strip().rpartition(".")
+        return getattr(self.sections[section], key)
+
+    def replace(self, values: Mapping[str, Any]) -> Model:
+        """A copy with parameters changed: ``{"pfc.g_nmda_ee": 0.7 * nS}``.
+
+        Values are typed quantities (:mod:`bioattn.units` or Brian2), numbers for counts,
+        dimensionless parameters and angles (in radians, as the model stores them), or text as
+        in a model file (``"0.7 nS"``, ``"72 deg"``, ``"512"``); each is validated like the
+        file's value.  The original is unchanged.
+        """
+        return self._edited(values, typed=True)
+
     def with_overrides(self, overrides: Iterable[str]) -> Model:
-        """A copy with ``section.key=value`` overrides applied and validated."""
-        raw = to_raw(self)
-        apply_overrides(raw, overrides)
-        return parse_model(raw, self.source_path)
+        """A copy with ``section.key=value`` overrides (``--set``) applied and validated."""
+        return self._edited(parse_overrides(overrides), typed=False)
+
+    def _edited(self, values: Mapping[str, Any], typed: bool) -> Model:
+        sections = dict(self.sections)
+        for name, raw in values.items():
+            fld = self.field(name)
+            section, _, key = name.strip().rpartition(".")
+            meta = fld.metadata
+            if typed and meta["kind"] == "deg" and _is_number(raw):
+                raw = f"{float(raw)!r} rad"
+            value = parse_value(_typed_text(raw, meta), meta, name.strip())
+            sections[section] = dataclasses.replace(sections[section], **{key: value})
+        return dataclasses.replace(self, sections=MappingProxyType(sections))
+
+
+def _unknown_section_message(model: Model, name: str, section: str) -> str:
+    load_plugins()
+    if section.startswith("protocol.") and section[len("protocol.") :] in PROTOCOL_SECTIONS:
+        return f"{name}: the model {model.source_path} has no [{section}] section"
+    if section in known_sections():
+        return f"{name}: [{section}] is not a section of circuit {model.circuit!r}"
+    return (
+        f"{name}: unknown section {section!r}; expected one of {', '.join(sorted(model.sections))}"
+    )
+
+
+def _is_number(raw: Any) -> bool:
+    return isinstance(raw, int | float) and not isinstance(raw, bool)
+
+
+def _typed_text(raw: Any, meta: Mapping[str, Any]) -> Any:
+    """Text given for a count, number or list is read as a TOML value (``"512"`` → 512)."""
+    if isinstance(raw, str) and meta["kind"] in ("int", "float", "floats", "degs"):
+        return _parse_override_value(raw)
+    return raw
+
+
+def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
+    """``["pfc.g_nmda_ee='0.3 nS'"]`` → ``{"pfc.g_nmda_ee": "0.3 nS"}`` (values as TOML or
+    text), for :meth:`Model.replace`."""
+    out = {}
+    for item in overrides:
+        if "=" not in item:
+            raise BioattnError(
+                f"--set {item!r}: expected section.key=value, e.g. pfc.g_nmda_ee='0.3 nS'"
+            )
+        name, text = item.split("=", 1)
+        out[name.strip()] = _parse_override_value(text)
+    return out
+
+
+def is_structural(model: Model, name: str) -> bool:
+    """Whether changing parameter ``name`` needs a new build of the network.
+
+    Population sizes and other counts, the simulation's time steps and (in protocol sections)
+    durations and lists change the network or the length of its schedule.  Everything else —
+    conductances, rates, time constants, stimulus and cue values — is a run-time value of an
+    already built network.  A kernel width that changes the number of Fourier harmonics also
+    changes the structure; the engine notices that itself (see bioattn.engine).
+    """
+    meta = model.field(name).metadata
+    if meta["structural"] is not None:
+        return bool(meta["structural"])
+    if name.startswith("protocol."):
+        return meta["kind"] in ("int", "s", "floats", "degs")
+    return meta["kind"] == "int"
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,7 +438,7 @@ def parse_value(raw: object, meta: Mapping[str, Any], name: str) -> Any:
             raise BioattnError(f"{name} = {raw!r}: expected a finite number")
         return float(raw)
     if kind in ("floats", "degs"):
-        if not isinstance(raw, list) or not raw:
+        if not isinstance(raw, list | tuple) or not raw:
             raise BioattnError(f"{name} = {raw!r}: expected a non-empty list")
         item_meta = {**meta, "kind": "float" if kind == "floats" else "deg"}
         return tuple(parse_value(item, item_meta, f"{name}[{i}]") for i, item in enumerate(raw))
@@ -356,35 +482,47 @@ def _parse_section(section: str, cls: type, table: object) -> tuple[Any, dict]:
 
 def _section_tables(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Flatten nested TOML tables into ``{"cells.excitatory": {...}}`` by known section names."""
+    sections = known_sections()
     out = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if name in SECTIONS or name.startswith("protocol.") or name == "meta":
+        if name in sections or name.startswith("protocol.") or name == "meta":
             out[name] = value
         elif (
             isinstance(value, dict)
-            and any(s.startswith(name + ".") for s in SECTIONS)
+            and any(s.startswith(name + ".") for s in sections)
             or (name == "protocol" and isinstance(value, dict))
         ):
             out.update(_section_tables(value, name + "."))
         else:
-            known = sorted({s.split(".")[0] for s in SECTIONS} | {"meta", "protocol"})
+            known = sorted({s.split(".")[0] for s in sections} | {"meta", "protocol"})
             raise BioattnError(f"[{name}]: unknown section; expected one of {', '.join(known)}")
     return out
 
 
-def parse_model(data: Mapping[str, Any], origin: str) -> Model:
-    """Validate a parsed TOML document and build the :class:`Model`."""
-    _ensure_protocols_registered()
-    tables = _section_tables(data)
-    meta = tables.pop("meta", {})
+def _meta_table(data: Mapping[str, Any]) -> dict:
+    meta = data.get("meta", {})
     if not isinstance(meta, dict):
         raise BioattnError(f"[meta]: expected a table with name and description, got {meta!r}")
+    return meta
+
+
+def _circuit_of(meta: Mapping[str, Any]) -> str:
     circuit = meta.get("circuit", DEFAULT_CIRCUIT)
+    load_plugins()
     if circuit not in CIRCUITS:
         raise BioattnError(
             f"[meta] circuit = {circuit!r}: unknown circuit; expected one of {', '.join(CIRCUITS)}"
         )
+    return str(circuit)
+
+
+def parse_model(data: Mapping[str, Any], origin: str) -> Model:
+    """Validate a parsed TOML document and build the :class:`Model`."""
+    tables = _section_tables(data)
+    meta = tables.pop("meta", None)
+    meta = _meta_table({"meta": {} if meta is None else meta})
+    circuit = _circuit_of(meta)
     sections, docs = {}, {}
     for section, cls in CIRCUITS[circuit].items():
         if section not in tables:
@@ -416,42 +554,98 @@ def parse_model(data: Mapping[str, Any], origin: str) -> Model:
         source_path=origin,
         sections=MappingProxyType(sections),
         docs=MappingProxyType(docs),
-        circuit=str(circuit),
+        circuit=circuit,
     )
 
 
-def resolve_model_path(model: str | Path | None) -> Path:
-    """A model given by name (``ardid2007``) or by path; a clear error when it does not exist."""
+# --------------------------------------------------------------------------------------------
+# Finding and reading model files
+# --------------------------------------------------------------------------------------------
+
+
+def models_dir() -> Path:
+    """The directory of the shipped model files, installed editable or not."""
+    try:
+        return Path(str(importlib.resources.files(MODELS_PACKAGE)))
+    except ModuleNotFoundError:  # a source checkout used without installing it
+        return Path(__file__).resolve().parent.parent / "models"
+
+
+def model_names() -> list[str]:
+    """Names of the shipped model files (``ardid2007``, ``multi_item``)."""
+    return sorted(p.stem for p in models_dir().glob("*.toml"))
+
+
+def resolve_model_path(model: str | Path | None, relative_to: Path | None = None) -> Path:
+    """A model given by name (``ardid2007``) or by path; a clear error when it does not exist.
+
+    A relative path is looked up from ``relative_to`` (the extending file's folder) first."""
     if model is None:
         model = DEFAULT_MODEL
     path = Path(model)
+    if relative_to is not None and not path.is_absolute() and (relative_to / path).is_file():
+        path = relative_to / path
     if path.suffix != ".toml" and not path.exists():
-        path = MODELS_DIR / f"{model}.toml"
+        path = models_dir() / f"{model}.toml"
     if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in MODELS_DIR.glob("*.toml")))
         raise BioattnError(
-            f"model file {str(model)!r} not found; expected a TOML file or one of {names}"
+            f"model file {str(model)!r} not found; expected a TOML file or one of "
+            f"{', '.join(model_names())}"
         )
     return path
 
 
-def load_model(model: str | Path | None = None, overrides: Iterable[str] = ()) -> Model:
-    """Read, validate and override a model file (a path or a name in ``models/``)."""
-    path = resolve_model_path(model)
+def _read_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise BioattnError(f"{path}: malformed TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BioattnError(f"{path}: cannot read the model file ({exc})") from None
+
+
+def _resolve_extends(data: dict, path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """The document with its ``[meta] extends`` base merged in (see the module docstring)."""
+    meta = _meta_table(data)
+    base_name = meta.get("extends")
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str):
+        raise BioattnError(f"{path}: [meta] extends = {base_name!r}: expected a model name")
+    base_path = resolve_model_path(base_name, relative_to=path.parent)
+    if base_path.resolve() in chain or base_path.resolve() == path.resolve():
+        raise BioattnError(f"{path}: [meta] extends {base_name!r} in a cycle")
+    base = _resolve_extends(_read_toml(base_path), base_path, (*chain, path.resolve()))
+    circuit_sections = CIRCUITS[_circuit_of(meta)]
+    merged: dict[str, Any] = {
+        name: dict(table)
+        for name, table in _section_tables(base).items()
+        if name in circuit_sections and isinstance(table, dict)
+    }
+    for name, table in _section_tables(data).items():
+        if name == "meta":
+            continue
+        if name in merged and isinstance(table, dict):
+            for key, entry in table.items():
+                old = merged[name].get(key)
+                both = isinstance(old, dict) and isinstance(entry, dict)
+                merged[name][key] = {**old, **entry} if both else entry
+        else:
+            merged[name] = table
+    merged["meta"] = {k: v for k, v in meta.items() if k != "extends"}
+    return merged
+
+
+def load_model(model: str | Path | None = None, overrides: Iterable[str] = ()) -> Model:
+    """Read, validate and override a model file (a path or the name of a shipped model)."""
+    path = resolve_model_path(model)
+    parsed = parse_model(_resolve_extends(_read_toml(path), path), str(path))
     overrides = list(overrides)
-    if overrides:
-        apply_overrides(data, overrides)
-    return parse_model(data, str(path))
+    return parsed.with_overrides(overrides) if overrides else parsed
 
 
 # --------------------------------------------------------------------------------------------
-# Overrides and round trip
+# Round trip
 # --------------------------------------------------------------------------------------------
 
 
@@ -460,38 +654,6 @@ def _parse_override_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text.strip().strip("'\"")
-
-
-def apply_overrides(data: dict, overrides: Iterable[str]) -> None:
-    """Apply ``section.key=value`` strings to raw TOML data in place (value: TOML or text)."""
-    _ensure_protocols_registered()
-    known = set(SECTIONS) | {f"protocol.{p}" for p in PROTOCOL_SECTIONS}
-    for item in overrides:
-        if "=" not in item:
-            raise BioattnError(
-                f"--set {item!r}: expected section.key=value, e.g. pfc.g_nmda_ee='0.3 nS'"
-            )
-        path, text = item.split("=", 1)
-        section, _, key = path.strip().rpartition(".")
-        if section not in known:
-            raise BioattnError(
-                f"--set {item!r}: unknown section {section!r}; "
-                f"expected one of {', '.join(sorted(known))}"
-            )
-        table: dict = data
-        for part in section.split("."):
-            table = table.setdefault(part, {})
-        cls = SECTIONS.get(section) or PROTOCOL_SECTIONS[section[len("protocol.") :]]
-        names = [f.name for f in dataclasses.fields(cls)]
-        if key not in names:
-            raise BioattnError(
-                f"--set {item!r}: unknown parameter {path!r}; expected one of {', '.join(names)}"
-            )
-        value = _parse_override_value(text)
-        if isinstance(table.get(key), dict):
-            table[key] = {**table[key], "value": value}
-        else:
-            table[key] = value
 
 
 def _raw_value(value: Any, meta: Mapping[str, Any]) -> Any:
@@ -567,8 +729,3 @@ def to_toml(model: Model) -> str:
             inner = ", ".join(f"{k} = {_toml_scalar(v)}" for k, v in entry.items())
             lines.append(f"{key} = {{ {inner} }}")
     return "\n".join(lines) + "\n"
-
-
-def _ensure_protocols_registered() -> None:
-    """Importing the protocol package registers the ``protocol.<name>`` section types."""
-    import bioattn.protocols  # noqa: F401

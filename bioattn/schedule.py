@@ -1,4 +1,4 @@
-"""Experiment timelines: epochs of stimulus, cue and PFC erasure, compiled to Brian2 TimedArrays.
+"""Experiment timelines: epochs of stimulus, cue and PFC erasure, as per-step input arrays.
 
 A protocol is a sequence of trials; each trial a sequence of epochs (settle, cue, delay, stimulus,
 erase ...).  The whole sequence runs as a single simulation whose inputs follow the schedule, so
@@ -12,16 +12,18 @@ a compiled ``cpp_standalone`` binary runs a full protocol in one go.  Each epoch
 For the multi-item circuit an epoch also sets the scene — one (direction, contrast) item per
 location, contrast 0 = empty — a spatial cue (the location whose PPC pool gets the FEF / PFC
 location signal, or none) and the query gain (the strength of the PFC top-down signal, 0 … 1+).
+
+The circuits turn :meth:`Schedule.arrays` into Brian2 ``TimedArray`` s whose values are
+run-time values of a built network: a schedule of the same length and locations re-runs the
+same compiled binary.  This module does not import Brian2.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import TimedArray, second
 
 from bioattn.errors import BioattnError
 
@@ -69,6 +71,7 @@ class Schedule:
         self.n_locations = int(n_locations)
         self.trials: list[Trial] = []
         self.duration = 0.0
+        self._arrays: dict[str, np.ndarray] | None = None
 
     def add_trial(self, condition: dict, epochs: list[tuple]) -> Trial:
         """Append a trial. ``epochs`` are ``(label, duration_s, {stim_angle, contrast, cue_angle,
@@ -86,6 +89,7 @@ class Schedule:
             trial.epochs.append(Epoch(label, self.duration, length, **settings))
             self.duration += length
         self.trials.append(trial)
+        self._arrays = None
         return trial
 
     def _check_scene(self, label: str, settings: dict) -> None:
@@ -106,7 +110,14 @@ class Schedule:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Per-step inputs: stim_gain, stim_angle, cue_gain, cue_angle, erase, query_gain (time,)
-        and scene_gain, scene_angle, spatial_cue (time, location)."""
+        and scene_gain, scene_angle, spatial_cue (time, location).  Computed once (read-only)."""
+        if self._arrays is None:
+            self._arrays = self._compute_arrays()
+            for values in self._arrays.values():
+                values.flags.writeable = False
+        return self._arrays
+
+    def _compute_arrays(self) -> dict[str, np.ndarray]:
         n, n_loc = self.n_steps, self.n_locations
         out = {
             name: np.zeros(n)
@@ -131,21 +142,6 @@ class Schedule:
                 if epoch.spatial_cue is not None:
                     out["spatial_cue"][a:b, epoch.spatial_cue] = 1.0
         return out
-
-    def timed_arrays(
-        self, transforms: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None
-    ) -> dict[str, TimedArray]:
-        """The arrays as Brian2 TimedArrays (dimensionless values, time step = resolution),
-        each passed through ``transforms[name]`` where given."""
-        transforms = transforms or {}
-        return {
-            name: TimedArray(
-                transforms.get(name, np.asarray)(values),
-                dt=self.resolution * second,
-                name=f"schedule_{name}",
-            )
-            for name, values in self.arrays().items()
-        }
 
     def windows(self, label: str, offset: float = 0.0, length: float | None = None) -> np.ndarray:
         """[start, stop) in s of the epoch ``label`` in every trial, from ``offset`` s after its

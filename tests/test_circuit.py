@@ -11,8 +11,8 @@ import pytest
 
 from bioattn.circuits.ring import fourier_coefficients, preferred_angles, ring_kernel
 from bioattn.config import load_model
+from bioattn.engine import simulate
 from bioattn.schedule import Schedule
-from bioattn.simulate import simulate
 
 SCALE = 0.25
 
@@ -90,7 +90,7 @@ def short_runs(standalone_dir):
         "progress": False,
     }
     return [
-        simulate(model, schedule, seed=seed, record_topdown=True, **kwargs) for seed in (7, 7, 8)
+        simulate(model, schedule, seed=seed, record={"topdown"}, **kwargs) for seed in (7, 7, 8)
     ]
 
 

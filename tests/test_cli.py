@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from brian2 import nS
 
 from bioattn import cli, config, results
 from bioattn.errors import BioattnError
 from bioattn.protocols import registry
 from bioattn.protocols.registry import Protocol, ProtocolResult
+from bioattn.units import nS
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_TEXT = (config.MODELS_DIR / f"{config.DEFAULT_MODEL}.toml").read_text(encoding="utf-8")
+DEFAULT_TEXT = (config.models_dir() / f"{config.DEFAULT_MODEL}.toml").read_text(encoding="utf-8")
 EXPECTED_PROTOCOLS = ("working-memory", "feature-attention", "contrast-response")
 FAKE = "fake-protocol"
 
@@ -57,8 +57,8 @@ class FakeRun:
         self.calls: list[dict] = []
         self.error = error
 
-    def __call__(self, model, **kwargs) -> ProtocolResult:
-        self.calls.append({"model": model, **kwargs})
+    def __call__(self, model, options) -> ProtocolResult:
+        self.calls.append({"model": model, "options": options})
         if self.error is not None:
             raise self.error
         dataset = xr.Dataset(
@@ -259,12 +259,13 @@ def test_run_writes_a_complete_result_directory(capsys, tmp_path, fake_protocol)
     assert err == ""
 
     (call,) = fake_protocol.calls
-    assert call["seeds"] == [5, 6, 7]
-    assert call["n_trials"] == 4
-    assert call["scale"] == 0.25
-    assert call["target"] == "numpy"
-    assert call["progress"] is False
-    assert call["standalone_dir"] is None
+    options = call["options"]
+    assert options.seeds == (5, 6, 7)
+    assert options.n_trials == 4
+    assert options.scale == 0.25
+    assert options.target == "numpy"
+    assert options.progress is False
+    assert options.standalone_dir is None
     assert call["model"]["pfc"].g_nmda_ee == 0.3 * nS
 
     for name in (
@@ -288,7 +289,7 @@ def test_run_writes_a_complete_result_directory(capsys, tmp_path, fake_protocol)
     assert provenance["scale"] == 0.25
     assert provenance["code_generation_target"] == "numpy"
     assert provenance["model"] == config.DEFAULT_MODEL
-    assert provenance["model_file"] == str(config.MODELS_DIR / f"{config.DEFAULT_MODEL}.toml")
+    assert provenance["model_file"] == str(config.models_dir() / f"{config.DEFAULT_MODEL}.toml")
     assert provenance["overrides"] == ["pfc.g_nmda_ee=0.3 nS"]
     assert provenance["command_line"].startswith("bioattn run fake-protocol --set")
     assert provenance["wall_time_s"] >= 0
@@ -303,10 +304,11 @@ def test_run_defaults_one_seed_and_the_protocol_trials(capsys, tmp_path, fake_pr
     code, _, err = run_cli(capsys, ["run", FAKE, "--target", "numpy", "--out", str(tmp_path / "o")])
     assert code == 0, err
     (call,) = fake_protocol.calls
-    assert call["seeds"] == [1]
-    assert call["n_trials"] is None
-    assert call["scale"] == 1.0
-    assert call["progress"] is True
+    options = call["options"]
+    assert options.seeds == (1,)
+    assert options.n_trials is None
+    assert options.scale == 1.0
+    assert options.progress is True
 
 
 def test_run_with_force_replaces_the_directory(capsys, tmp_path, fake_protocol):

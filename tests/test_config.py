@@ -9,12 +9,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from brian2 import mV, nS
 
 from bioattn import config, units
 from bioattn.errors import BioattnError
+from bioattn.units import mV, nS
 
-DEFAULT_PATH = config.MODELS_DIR / f"{config.DEFAULT_MODEL}.toml"
+DEFAULT_PATH = config.models_dir() / f"{config.DEFAULT_MODEL}.toml"
 DEFAULT_TEXT = DEFAULT_PATH.read_text(encoding="utf-8")
 PFC_NMDA_VALUE = 'g_nmda_ee = { value = "0.732 nS"'
 PFC_N_EXC_VALUE = 'n_exc = { value = 1024, description = "pyramidal cells on the PFC ring"'

@@ -16,21 +16,15 @@ import pytest
 
 from bioattn.config import load_model
 from bioattn.protocols import get_protocol
+from bioattn.protocols.registry import RunOptions
 
 SCALE = 1.0
 
 
 def _run(name, standalone_dir, overrides=(), n_trials=None, seeds=(1,)):
     model = load_model(overrides=overrides)
-    return get_protocol(name).run(
-        model,
-        seeds=list(seeds),
-        n_trials=n_trials,
-        scale=SCALE,
-        target="cpp_standalone",
-        progress=False,
-        standalone_dir=standalone_dir,
-    )
+    options = RunOptions(tuple(seeds), n_trials, SCALE, "cpp_standalone", standalone_dir)
+    return get_protocol(name).run(model, options)
 
 
 @pytest.fixture(scope="module")

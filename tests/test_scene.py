@@ -10,12 +10,20 @@ import pytest
 from brian2 import NeuronGroup, start_scope
 
 from bioattn import cli, config
-from bioattn.circuits.ring import ModeBank, connect_readout, fourier_coefficients, ring_kernel
+from bioattn.circuits.bindings import Bindings
+from bioattn.circuits.ring import (
+    Kernel,
+    ModeBank,
+    connect_readout,
+    fourier_coefficients,
+    ring_kernel,
+)
+from bioattn.engine import SimulationOutput, simulate
 from bioattn.errors import BioattnError
 from bioattn.protocols import biased_competition, pulvinar_inactivation, visual_search
 from bioattn.protocols import scene as sc
+from bioattn.protocols.registry import RunOptions
 from bioattn.schedule import Schedule
-from bioattn.simulate import simulate
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +53,16 @@ def test_blocks_couple_only_the_listed_pairs_with_the_ring_kernel():
     coefficients = fourier_coefficients(sigma, None, 1e-6)
     bank = ModeBank(source, ["s_ampa"], coefficients.size - 1, "test", n_blocks=blocks)
     pairs = [(0, 1, 1.0), (2, 1, 0.5), (1, 0, 2.0)]
+    model = config.load_model().replace(
+        {"topdown.sigma": "36 deg", "simulation.kernel_tolerance": 1e-6}
+    )
+    bindings = Bindings()
     syn = connect_readout(
-        bank, target, {"g": ("s_ampa", "g_unit")}, coefficients, "test_readout",
-        pairs=pairs, target_blocks=blocks,
+        bank, target, {"g": ("s_ampa", "g_unit")}, Kernel("topdown.sigma"), model, bindings,
+        "test_readout", pairs=[(a, b) for a, b, _ in pairs],
+        pair_weights=lambda m, s: [w for _, _, w in pairs], target_blocks=blocks,
     )  # fmt: skip
+    bindings.assign(model, None)
     dense = _dense_weights(syn, len(bank.group), n * blocks, bank, coefficients)
     theta = 2 * np.pi * np.arange(n) / n
     kernel = ring_kernel(theta[:, None] - theta[None, :], sigma)
@@ -110,7 +124,7 @@ def test_multi_item_model_loads_and_round_trips(model, tmp_path):
 
 
 def test_sections_of_another_circuit_are_rejected(tmp_path):
-    text = config.MODELS_DIR.joinpath("ardid2007.toml").read_text()
+    text = config.models_dir().joinpath("ardid2007.toml").read_text()
     path = tmp_path / "mixed.toml"
     path.write_text(text + "\n[scene]\nn_locations = 4\n")
     with pytest.raises(BioattnError, match=r"\[scene\]: not a section of circuit 'two_area'"):
@@ -227,10 +241,7 @@ def test_biased_competition_on_the_circuit(biased_competition_dir):
 
 def test_silencing_the_pulvinar_lowers_attention_modulation_and_evoked_rates(model):
     """Zhou, Schafer & Desimone 2016."""
-    result = pulvinar_inactivation.run(
-        model, seeds=[1], n_trials=3, scale=1.0, target="cpp_standalone", progress=False,
-        standalone_dir=None,
-    )  # fmt: skip
+    result = pulvinar_inactivation.run(model, RunOptions(seeds=(1,), n_trials=3))
     s = result.summary
     assert s["pulvinar_rate_inactivated"] < 0.1 * s["pulvinar_rate_intact"]
     assert s["ami_intact"] > 0.05
@@ -253,7 +264,6 @@ def test_scene_trial_epochs_hold_cue_and_gain_until_the_stimulus_ends():
 
 def test_causal_violations_counts_only_differing_spikes_before_the_onset():
     from bioattn.protocols.masked_attention import causal_violations
-    from bioattn.simulate import SimulationOutput
 
     def output(t, i):
         t, i = np.asarray(t, float), np.asarray(i, np.int32)
@@ -281,10 +291,7 @@ def test_template_weights_recover_a_known_mixture():
 
 
 def _run(protocol, model, n_trials):
-    return protocol.run(
-        model, seeds=[1], n_trials=n_trials, scale=1.0, target="cpp_standalone", progress=False,
-        standalone_dir=None,
-    )  # fmt: skip
+    return protocol.run(model, RunOptions(seeds=(1,), n_trials=n_trials))
 
 
 @pytest.mark.slow

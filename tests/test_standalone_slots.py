@@ -6,11 +6,11 @@ import subprocess
 import sys
 import time
 
-from bioattn.simulate import standalone_directory
+from bioattn.engine import standalone_directory
 
 HOLD_SLOT = """
 import sys, time
-from bioattn.simulate import standalone_directory
+from bioattn.engine import standalone_directory
 print(standalone_directory(sys.argv[1]), flush=True)
 time.sleep(30)
 """

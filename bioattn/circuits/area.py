@@ -13,6 +13,10 @@ afferent rate of cell i by
 
 with the schedule's gain c(t) (contrast, or 1 while a cue is on) and direction θ_d(t), both
 Brian2 ``TimedArray`` s so a whole protocol runs as one compiled simulation.
+
+Sizes, block counts and the kernels' numbers of harmonics are the structure; every conductance,
+rate, kernel weight and drive constant is bound to its model parameter
+(:mod:`bioattn.circuits.bindings`).
 """
 
 from __future__ import annotations
@@ -23,19 +27,42 @@ from typing import Any
 import numpy as np
 from brian2 import NeuronGroup, Synapses, TimedArray
 
+from bioattn.circuits.bindings import Bindings
 from bioattn.circuits.neurons import DEFAULT_AMPA, DEFAULT_GABA, make_population
-from bioattn.circuits.ring import ModeBank, connect_readout, fourier_coefficients, preferred_angles
-from bioattn.config import AreaParams, Model, PoolParams
+from bioattn.circuits.ring import (
+    UNIFORM,
+    Kernel,
+    ModeBank,
+    connect_readout,
+    preferred_angles,
+)
+from bioattn.config import Model
 
 _DRIVE = (
-    "nu_drive = {gain}({at}) * (nu_untuned + nu_tuned * exp(kappa * (cos(theta - {angle}({at}))"
-    " - 1)))"
+    "nu_drive = {gain}({at}) * (nu_untuned + nu_tuned * exp(kappa_drive * (cos(theta - "
+    "{angle}({at})) - 1)))"
 )
+#: The drive constants every population declares (bound by :func:`add_drive`).
+_DRIVE_CONSTANTS = (
+    "nu_tuned : Hz (shared, constant)\nnu_untuned : Hz (shared, constant)\n"
+    "kappa_drive : 1 (shared, constant)"
+)
+#: Each recurrent readout, its conductances and the parameters they are bound to.
+_RECURRENT_CONDUCTANCES = {
+    "ee": (("g_ampa", "g_ampa_ee"), ("g_nmda", "g_nmda_ee")),
+    "ei": (("g_ampa", "g_ampa_ei"), ("g_nmda", "g_nmda_ei")),
+    "ie": (("g_gaba", "g_gaba_ie"),),
+    "ii": (("g_gaba", "g_gaba_ii"),),
+}
 
 
 def scaled_size(n: int, scale: float) -> int:
     """Population size at ``scale`` (at least 8 cells so the ring keeps its shape)."""
-    return max(8, int(round(n * scale)))
+    return max(MIN_SIZE, int(round(n * scale)))
+
+
+#: The smallest population :func:`scaled_size` gives.
+MIN_SIZE = 8
 
 
 @dataclass
@@ -43,6 +70,7 @@ class RingArea:
     """Brian2 objects of one ring area; ``objects`` is everything to add to a Network."""
 
     name: str
+    section: str  # its model section
     n_ref_exc: int  # pyramidal cells at the model file's size (conductances are given for it)
     exc: NeuronGroup
     inh: NeuronGroup
@@ -60,10 +88,16 @@ class RingArea:
         return preferred_angles(len(self.inh))
 
 
+def recurrent_kernel(section: str) -> Kernel:
+    """The E→E ring profile of an area (Compte et al. 2000): width σ_EE, peak J⁺."""
+    return Kernel(f"{section}.sigma_ee", f"{section}.j_plus")
+
+
 def build_area(
     name: str,
-    area: AreaParams,
+    section: str,
     model: Model,
+    bindings: Bindings,
     scale: float,
     extra_harmonics: int = 0,
     n_blocks: int = 1,
@@ -72,7 +106,8 @@ def build_area(
     bank_extra: str = "",
     extra: str = "",
 ) -> RingArea:
-    """Build one ring area (without its drive; see :func:`add_drive`).
+    """Build one ring area of model section ``section`` (without its drive; see
+    :func:`add_drive`).
 
     ``extra_harmonics``: Fourier modes the excitatory bank must hold for long-range readouts.
     ``n_blocks`` independent copies (cortical columns at different locations) share the groups:
@@ -82,34 +117,37 @@ def build_area(
     the excitatory mode bank (see :class:`~bioattn.circuits.ring.ModeBank`); ``extra``: further
     equations of both populations.
     """
-    sim = model["simulation"]
+    area = model[section]
     n_e, n_i = scaled_size(area.n_exc, scale), scaled_size(area.n_inh, scale)
     # Per-synapse conductances are given at the file's sizes; keep total input per cell fixed.
     e_factor, i_factor = area.n_exc / n_e, area.n_inh / n_i
-    exc, inh = _populations(name, n_e * n_blocks, n_i * n_blocks, model, ampa, gaba, extra)
+    exc, inh = _populations(name, n_e * n_blocks, n_i * n_blocks, bindings, ampa, gaba, extra,
+                            model)  # fmt: skip
     for group, n in ((exc, n_e), (inh, n_i)):
         group.theta = np.tile(preferred_angles(n), n_blocks)
         group.loc = np.repeat(np.arange(n_blocks), n)
-    exc.g_ext_unit, inh.g_ext_unit = area.g_ext_e, area.g_ext_i
-    exc.nu_bg = inh.nu_bg = area.nu_bg
+    _bind_background(bindings, exc, inh, section)
 
-    recurrent = fourier_coefficients(area.sigma_ee, area.j_plus, sim.kernel_tolerance)
-    harmonics = max(recurrent.size - 1, extra_harmonics)
+    kernel = recurrent_kernel(section)
+    harmonics = max(kernel.harmonics(model), extra_harmonics)
     exc_bank = ModeBank(exc, ["s_ampa", "s_nmda"], harmonics, f"{name}_E", n_blocks, bank_extra)
     inh_bank = ModeBank(inh, ["s_gaba"], 0, f"{name}_I", n_blocks)
-    readouts = _recurrent(name, exc_bank, inh_bank, exc, inh, recurrent, None, n_blocks, n_blocks)
-    _set_recurrent_conductances(readouts, area, e_factor, i_factor)
+    readouts = _recurrent(name, exc_bank, inh_bank, exc, inh, kernel, None, None, n_blocks,
+                          n_blocks, model, bindings)  # fmt: skip
+    _bind_recurrent_conductances(bindings, readouts, section, e_factor, i_factor)
     objects = [exc, inh, *exc_bank.objects, *inh_bank.objects, *readouts.values()]
-    return RingArea(name, area.n_exc, exc, inh, exc_bank, inh_bank, readouts, objects)
+    return RingArea(name, section, area.n_exc, exc, inh, exc_bank, inh_bank, readouts, objects)
 
 
 def build_pools(
     name: str,
-    area: PoolParams,
+    section: str,
     model: Model,
+    bindings: Bindings,
     scale: float,
     n_pools: int,
     ampa: tuple[str, ...] = DEFAULT_AMPA,
+    extra: str = "",
 ) -> RingArea:
     """A competitive pool network (Wang 2002; Wong & Wang 2006): ``n_pools`` excitatory pools
     (one per location, ``loc`` = pool) sharing one inhibitory population.
@@ -117,39 +155,55 @@ def build_pools(
     E→E AMPA + NMDA with weight w⁺ inside a pool and w⁻ = (P − w⁺)/(P − 1) between pools, so the
     mean weight stays 1 for any pool count P; E→I, I→E, I→I all-to-all.  Competition between
     locations therefore runs through the shared inhibition, sharpened by w⁺ > 1.  Per-synapse
-    conductances are given for ``area.n_exc`` cells per pool and ``area.n_pools_ref`` pools and
-    rescaled to keep each cell's total input.
+    conductances are given for ``n_exc`` cells per pool and ``n_pools_ref`` pools and rescaled
+    to keep each cell's total input.
     """
+    area = model[section]
     n_e, n_i = scaled_size(area.n_exc, scale), scaled_size(area.n_inh, scale)
     e_factor = area.n_exc * area.n_pools_ref / (n_e * n_pools)
     i_factor = area.n_inh / n_i
-    exc, inh = _populations(name, n_e * n_pools, n_i, model, ampa, DEFAULT_GABA)
+    exc, inh = _populations(name, n_e * n_pools, n_i, bindings, ampa, DEFAULT_GABA, extra, model)
     exc.loc = np.repeat(np.arange(n_pools), n_e)
-    exc.g_ext_unit, inh.g_ext_unit = area.g_ext_e, area.g_ext_i
-    exc.nu_bg = inh.nu_bg = area.nu_bg
+    _bind_background(bindings, exc, inh, section)
     exc_bank = ModeBank(exc, ["s_ampa", "s_nmda"], 0, f"{name}_E", n_pools)
     inh_bank = ModeBank(inh, ["s_gaba"], 0, f"{name}_I", 1)
-    w_minus = (n_pools - area.w_plus) / (n_pools - 1) if n_pools > 1 else 1.0
-    pairs = [
-        (a, b, area.w_plus if a == b else w_minus) for a in range(n_pools) for b in range(n_pools)
-    ]
-    readouts = _recurrent(name, exc_bank, inh_bank, exc, inh, np.ones(1), pairs, n_pools, 1)
-    _set_recurrent_conductances(readouts, area, e_factor, i_factor)
+    pairs = [(a, b) for a in range(n_pools) for b in range(n_pools)]
+
+    def pool_weights(model: Any, schedule: Any) -> np.ndarray:
+        w_plus = model.value(f"{section}.w_plus")
+        w_minus = (n_pools - w_plus) / (n_pools - 1) if n_pools > 1 else 1.0
+        return np.array([w_plus if a == b else w_minus for a, b in pairs])
+
+    readouts = _recurrent(name, exc_bank, inh_bank, exc, inh, UNIFORM, pairs, pool_weights,
+                          n_pools, 1, model, bindings)  # fmt: skip
+    _bind_recurrent_conductances(bindings, readouts, section, e_factor, i_factor)
     objects = [exc, inh, *exc_bank.objects, *inh_bank.objects, *readouts.values()]
-    return RingArea(name, area.n_exc, exc, inh, exc_bank, inh_bank, readouts, objects)
+    return RingArea(name, section, area.n_exc, exc, inh, exc_bank, inh_bank, readouts, objects)
 
 
 def _populations(
-    name: str, n_exc: int, n_inh: int, model: Model, ampa: tuple, gaba: tuple, extra: str = ""
+    name: str,
+    n_exc: int,
+    n_inh: int,
+    bindings: Bindings,
+    ampa: tuple,
+    gaba: tuple,
+    extra: str,
+    model: Model,
 ) -> tuple[NeuronGroup, NeuronGroup]:
-    sim, syn = model["simulation"], model["synapses"]
-    exc = make_population(
-        n_exc, True, model["cells.excitatory"], syn, f"{name}_E", sim.dt, ampa, gaba, extra
-    )
-    inh = make_population(
-        n_inh, False, model["cells.inhibitory"], syn, f"{name}_I", sim.dt, ampa, gaba, extra
-    )
+    dt = model["simulation"].dt.to_brian2()
+    extra = f"{_DRIVE_CONSTANTS}\n{extra}"
+    exc = make_population(n_exc, True, bindings, f"{name}_E", dt, ampa, gaba, extra)
+    inh = make_population(n_inh, False, bindings, f"{name}_I", dt, ampa, gaba, extra)
     return exc, inh
+
+
+def _bind_background(bindings: Bindings, exc: NeuronGroup, inh: NeuronGroup, section: str) -> None:
+    """Background Poisson afferents: unitary conductances and rate of the area's section."""
+    bindings.param(exc, "g_ext_unit", f"{section}.g_ext_e")
+    bindings.param(inh, "g_ext_unit", f"{section}.g_ext_i")
+    bindings.param(exc, "nu_bg", f"{section}.nu_bg")
+    bindings.param(inh, "nu_bg", f"{section}.nu_bg")
 
 
 def _recurrent(
@@ -158,75 +212,73 @@ def _recurrent(
     inh_bank: ModeBank,
     exc: NeuronGroup,
     inh: NeuronGroup,
-    recurrent: np.ndarray,
+    kernel: Kernel,
     ee_pairs: list | None,
+    ee_weights: Any,
     exc_blocks: int,
     inh_blocks: int,
+    model: Model,
+    bindings: Bindings,
 ) -> dict[str, Synapses]:
     """E→E (ring kernel or pool weights), E→I, I→E, I→I readouts of an area's banks."""
-    uniform = np.ones(1)
     excitatory = {"g_ampa_rec": ("s_ampa", "g_ampa"), "g_nmda_rec": ("s_nmda", "g_nmda")}
     inhibitory = {"g_gaba_rec": ("s_gaba", "g_gaba")}
-    to_inh = None if exc_blocks == inh_blocks else [(b, 0, 1.0) for b in range(exc_blocks)]
+    to_inh = None if exc_blocks == inh_blocks else [(b, 0) for b in range(exc_blocks)]
+    common = {"model": model, "bindings": bindings}
     return {
         "ee": connect_readout(
-            exc_bank, exc, excitatory, recurrent, f"{name}_EE",
-            pairs=ee_pairs, target_blocks=exc_blocks,
+            exc_bank, exc, excitatory, kernel, name=f"{name}_EE", pairs=ee_pairs,
+            pair_weights=ee_weights, target_blocks=exc_blocks, **common,
         ),
         "ei": connect_readout(
-            exc_bank, inh, excitatory, uniform, f"{name}_EI",
-            pairs=to_inh, target_blocks=inh_blocks,
+            exc_bank, inh, excitatory, UNIFORM, name=f"{name}_EI", pairs=to_inh,
+            target_blocks=inh_blocks, **common,
         ),
         "ie": connect_readout(
-            inh_bank, exc, inhibitory, uniform, f"{name}_IE", target_blocks=exc_blocks
+            inh_bank, exc, inhibitory, UNIFORM, name=f"{name}_IE", target_blocks=exc_blocks,
+            **common,
         ),
         "ii": connect_readout(
-            inh_bank, inh, inhibitory, uniform, f"{name}_II", target_blocks=inh_blocks
+            inh_bank, inh, inhibitory, UNIFORM, name=f"{name}_II", target_blocks=inh_blocks,
+            **common,
         ),
     }  # fmt: skip
 
 
-def _set_recurrent_conductances(
-    readouts: dict[str, Synapses], area: Any, e_factor: float, i_factor: float
-) -> None:
-    readouts["ee"].g_ampa = area.g_ampa_ee * e_factor
-    readouts["ee"].g_nmda = area.g_nmda_ee * e_factor
-    readouts["ei"].g_ampa = area.g_ampa_ei * e_factor
-    readouts["ei"].g_nmda = area.g_nmda_ei * e_factor
-    readouts["ie"].g_gaba = area.g_gaba_ie * i_factor
-    readouts["ii"].g_gaba = area.g_gaba_ii * i_factor
+def _bind_recurrent_conductances(
+    bindings: Bindings, readouts: dict[str, Synapses], section: str, e_factor: float,
+    i_factor: float,
+) -> None:  # fmt: skip
+    for readout, conductances in _RECURRENT_CONDUCTANCES.items():
+        factor = i_factor if readout in ("ie", "ii") else e_factor
+        for variable, parameter in conductances:
+            bindings.param(readouts[readout], variable, f"{section}.{parameter}", factor)
 
 
 def add_drive(
     area: RingArea,
-    drive: Any,
+    drive: str,
     gain: TimedArray,
     angle: TimedArray,
+    bindings: Bindings,
     schedule_dt: Any,
     per_location: bool = False,
     modulation: str | None = None,
 ) -> None:
     """Add a feature-tuned Poisson drive to both populations of ``area`` (see module docstring).
 
-    ``drive`` is a :class:`~bioattn.config.DriveParams` (stimulus or cue).  With
+    ``drive`` names a :class:`~bioattn.config.DriveParams` section (``"stimulus"``, ``"cue"``),
+    whose rates and concentration κ are bound to the populations' drive constants.  With
     ``per_location`` the TimedArrays are two-dimensional (time × location) and block b of the
     area (its cells with ``loc`` = b) sees location b's item.  ``modulation``: a per-cell
     variable that multiplies the drive (the pulvinar's gain on afferent input to a column).
     """
     gain_name, angle_name = f"{area.name}_drive_gain", f"{area.name}_drive_angle"
-    for group, nu_tuned, nu_untuned in (
-        (area.exc, drive.nu_max_e, drive.nu_untuned_e),
-        (area.inh, drive.nu_max_i, drive.nu_untuned_i),
-    ):
-        group.namespace.update(
-            {
-                gain_name: gain,
-                angle_name: angle,
-                "nu_tuned": nu_tuned,
-                "nu_untuned": nu_untuned,
-                "kappa": drive.kappa,
-            }
-        )
+    for group, suffix in ((area.exc, "e"), (area.inh, "i")):
+        group.namespace.update({gain_name: gain, angle_name: angle})
+        bindings.param(group, "nu_tuned", f"{drive}.nu_max_{suffix}")
+        bindings.param(group, "nu_untuned", f"{drive}.nu_untuned_{suffix}")
+        bindings.param(group, "kappa_drive", f"{drive}.kappa")
         code = _DRIVE.format(gain=gain_name, angle=angle_name, at="t, loc" if per_location else "t")
         group.run_regularly(
             code + (f" * {modulation}" if modulation else ""),

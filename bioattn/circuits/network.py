@@ -14,6 +14,9 @@ Long-range projections reuse the source ring's Fourier mode bank (bioattn.circui
 whole circuit costs O(N·K) per step.  An LFP proxy — the sum of the absolute synaptic currents
 onto the sensory pyramidal cells (Mazzoni et al. 2015) — is computed every step as a summed
 variable and recorded at ``simulation.record_dt``.
+
+This module is the ``two_area`` circuit (``[meta] circuit = "two_area"``, models/ardid2007.toml):
+it declares its sections, its builder and its structure and registers them.
 """
 
 from __future__ import annotations
@@ -24,12 +27,32 @@ from typing import Any
 import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses
 
-from bioattn.circuits.area import RingArea, add_drive, build_area
-from bioattn.circuits.ring import connect_readout, fourier_coefficients
-from bioattn.config import Model, ProjectionParams, StimulusParams
+from bioattn import config
+from bioattn.circuits.area import RingArea, add_drive, build_area, recurrent_kernel
+from bioattn.circuits.bindings import Bindings, timed_array
+from bioattn.circuits.registry import BuiltCircuit, Circuit, register
+from bioattn.circuits.ring import Kernel, connect_readout
+from bioattn.config import Model, StimulusParams
 from bioattn.schedule import Schedule
 
 _LFP = "lfp_post = abs(I_ampa_pre) + abs(I_nmda_pre) + abs(I_gaba_pre) : amp (summed)"
+
+#: The sections of a two-area model file, in file order.
+SECTIONS: dict[str, type] = {
+    "simulation": config.SimulationParams,
+    "cells.excitatory": config.CellParams,
+    "cells.inhibitory": config.CellParams,
+    "synapses": config.SynapseParams,
+    "pfc": config.AreaParams,
+    "topdown": config.ProjectionParams,
+    "stimulus": config.StimulusParams,
+    "cue": config.DriveParams,
+    "erase": config.EraseParams,
+    "sensory": config.AreaParams,
+    "bottomup": config.ProjectionParams,
+}
+#: PFC pyramidal cells' erase conductance (bound to ``erase.g_inh``).
+ERASE_CONSTANT = "g_erase : siemens (shared, constant)"
 
 
 def feedforward_contrast_gain(contrast: np.ndarray, stimulus: StimulusParams) -> np.ndarray:
@@ -46,6 +69,30 @@ def feedforward_contrast_gain(contrast: np.ndarray, stimulus: StimulusParams) ->
     return c * (1.0 + c50**n) / (c + c50**n)
 
 
+def schedule_inputs(
+    bindings: Bindings, model: Model, schedule: Schedule, names: tuple[str, ...], contrast: str
+) -> dict[str, Any]:
+    """The schedule's arrays ``names`` as bound TimedArrays (``schedule_<name>``); the array
+    ``contrast`` passes through the afferent contrast response of ``[stimulus]``."""
+
+    def source(name: str) -> Any:
+        if name == contrast:
+            return lambda m, s: feedforward_contrast_gain(s.arrays()[name], m["stimulus"])
+        return lambda m, s: s.arrays()[name]
+
+    return {
+        name: timed_array(bindings, f"schedule_{name}", schedule, source(name), model)
+        for name in names
+    }
+
+
+def add_erase(pfc: RingArea, erase: Any, bindings: Bindings, schedule_dt: Any) -> None:
+    """The erase signal: ``erase.g_inh`` onto the PFC pyramidal cells while it is on."""
+    pfc.exc.namespace["erase_signal"] = erase
+    bindings.param(pfc.exc, "g_erase", "erase.g_inh")
+    pfc.exc.run_regularly("g_inh_ext = g_erase * erase_signal(t)", dt=schedule_dt, name="pfc_erase")
+
+
 @dataclass
 class AttentionCircuit:
     sensory: RingArea
@@ -56,7 +103,7 @@ class AttentionCircuit:
     monitors: dict[str, Any]
     objects: list[Any]
 
-    def collect(self) -> dict[str, Any]:
+    def collect(self, model: Model | None = None) -> dict[str, Any]:
         """Recorded data as arrays: spikes (t s, i) and sizes per area, and traces."""
         from brian2 import amp, second, siemens
 
@@ -83,70 +130,69 @@ def spike_arrays(monitors: dict[str, Any], areas: tuple[str, ...]) -> tuple[dict
     return spikes, sizes
 
 
+def projection_kernel(section: str) -> Kernel:
+    """A long-range projection's Gaussian over the feature difference (width ``sigma``)."""
+    return Kernel(f"{section}.sigma")
+
+
 def _projection(
-    source: RingArea, target: RingArea, params: ProjectionParams, coefficients: Any, name: str
+    source: RingArea, target: RingArea, section: str, model: Model, bindings: Bindings
 ) -> dict[str, Synapses]:
     """Long-range AMPA from ``source``'s pyramidal cells onto both populations of ``target``."""
     n_ref_ratio = source.n_ref_exc / len(source.exc)
     out = {}
-    for pop, group, g in (("e", target.exc, params.g_ampa_e), ("i", target.inh, params.g_ampa_i)):
+    for pop, group in (("e", target.exc), ("i", target.inh)):
         syn = connect_readout(
-            source.exc_bank,
-            group,
-            {"g_ampa_lr": ("s_ampa", "g_ampa")},
-            coefficients,
-            f"{name}_{pop}",
-        )
-        syn.g_ampa = g * n_ref_ratio
+            source.exc_bank, group, {"g_ampa_lr": ("s_ampa", "g_ampa")},
+            projection_kernel(section), model, bindings, f"{section}_{pop}",
+        )  # fmt: skip
+        bindings.param(syn, "g_ampa", f"{section}.g_ampa_{pop}", n_ref_ratio)
         out[pop] = syn
     return out
 
 
 def build_circuit(
-    model: Model, schedule: Schedule, scale: float = 1.0, record_topdown: bool = False
-) -> AttentionCircuit:
+    model: Model, schedule: Schedule, scale: float = 1.0, record: frozenset[str] = frozenset()
+) -> BuiltCircuit:
     """Assemble the full circuit driven by ``schedule`` at population ``scale``.
 
-    ``record_topdown`` adds a monitor of every sensory pyramidal cell's top-down conductance
-    (``g_ampa_lr``) every ``schedule_dt`` — large for long protocols, meant for checks.
+    ``record``: ``{"topdown"}`` adds a monitor of every sensory pyramidal cell's top-down
+    conductance (``g_ampa_lr``) every ``schedule_dt`` — large for long protocols, meant for
+    checks.
     """
     sim = model["simulation"]
-    tol = sim.kernel_tolerance
-    td, bu = model["topdown"], model["bottomup"]
-    td_coef = fourier_coefficients(td.sigma, None, tol)
-    bu_coef = fourier_coefficients(bu.sigma, None, tol)
-    sensory = build_area(
-        "sensory", model["sensory"], model, scale, extra_harmonics=bu_coef.size - 1
+    schedule_dt = sim.schedule_dt.to_brian2()
+    bindings = Bindings()
+    td_harmonics = projection_kernel("topdown").harmonics(model)
+    bu_harmonics = projection_kernel("bottomup").harmonics(model)
+    sensory = build_area("sensory", "sensory", model, bindings, scale, extra_harmonics=bu_harmonics)
+    pfc = build_area(
+        "pfc", "pfc", model, bindings, scale, extra_harmonics=td_harmonics, extra=ERASE_CONSTANT
     )
-    pfc = build_area("pfc", model["pfc"], model, scale, extra_harmonics=td_coef.size - 1)
+    inputs = schedule_inputs(
+        bindings, model, schedule,
+        ("stim_gain", "stim_angle", "cue_gain", "cue_angle", "erase"), contrast="stim_gain",
+    )  # fmt: skip
+    add_drive(sensory, "stimulus", inputs["stim_gain"], inputs["stim_angle"], bindings,
+              schedule_dt)  # fmt: skip
+    add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
+    add_erase(pfc, inputs["erase"], bindings, schedule_dt)
 
-    stimulus = model["stimulus"]
-    inputs = schedule.timed_arrays({"stim_gain": lambda c: feedforward_contrast_gain(c, stimulus)})
-    add_drive(
-        sensory, model["stimulus"], inputs["stim_gain"], inputs["stim_angle"], sim.schedule_dt
-    )
-    add_drive(pfc, model["cue"], inputs["cue_gain"], inputs["cue_angle"], sim.schedule_dt)
-    pfc.exc.namespace.update({"erase_signal": inputs["erase"], "g_erase": model["erase"].g_inh})
-    pfc.exc.run_regularly(
-        "g_inh_ext = g_erase * erase_signal(t)", dt=sim.schedule_dt, name="pfc_erase"
-    )
-
-    topdown = _projection(pfc, sensory, td, td_coef, "topdown")
-    bottomup = _projection(sensory, pfc, bu, bu_coef, "bottomup")
+    topdown = _projection(pfc, sensory, "topdown", model, bindings)
+    bottomup = _projection(sensory, pfc, "bottomup", model, bindings)
 
     lfp_group = NeuronGroup(1, "lfp : amp", name="sensory_lfp")
-    lfp_syn = Synapses(
-        sensory.exc, lfp_group, _LFP, namespace=dict(sensory.exc.namespace), name="sensory_lfp_sum"
-    )
+    lfp_syn = Synapses(sensory.exc, lfp_group, _LFP, name="sensory_lfp_sum")
     lfp_syn.connect()
+    record_dt = sim.record_dt.to_brian2()
     monitors = {
         "sensory_spikes": SpikeMonitor(sensory.exc, name="sensory_spikes"),
         "pfc_spikes": SpikeMonitor(pfc.exc, name="pfc_spikes"),
-        "lfp": StateMonitor(lfp_group, "lfp", record=0, dt=sim.record_dt, name="lfp_monitor"),
+        "lfp": StateMonitor(lfp_group, "lfp", record=0, dt=record_dt, name="lfp_monitor"),
     }
-    if record_topdown:
+    if "topdown" in record:
         monitors["topdown"] = StateMonitor(
-            sensory.exc, "g_ampa_lr", record=True, dt=sim.schedule_dt, name="topdown_monitor"
+            sensory.exc, "g_ampa_lr", record=True, dt=schedule_dt, name="topdown_monitor"
         )
     objects = [
         *sensory.objects,
@@ -157,4 +203,26 @@ def build_circuit(
         lfp_syn,
         *monitors.values(),
     ]
-    return AttentionCircuit(sensory, pfc, topdown, bottomup, lfp_group, monitors, objects)
+    circuit = AttentionCircuit(sensory, pfc, topdown, bottomup, lfp_group, monitors, objects)
+    populations = [sensory.exc, sensory.inh, pfc.exc, pfc.inh]
+    return BuiltCircuit(objects, bindings, populations, circuit.collect)
+
+
+def structure(model: Model, schedule: Schedule, scale: float) -> tuple:
+    """The kernels' numbers of harmonics (the rest of the structure is generic)."""
+    kernels = (recurrent_kernel("sensory"), recurrent_kernel("pfc"),
+               projection_kernel("topdown"), projection_kernel("bottomup"))  # fmt: skip
+    return tuple(kernel.harmonics(model) for kernel in kernels)
+
+
+register(
+    Circuit(
+        name="two_area",
+        description="sensory ring + PFC ring attractor (Ardid, Wang & Compte 2007)",
+        sections=SECTIONS,
+        build=build_circuit,
+        structure=structure,
+        populations=("sensory.n_exc", "sensory.n_inh", "pfc.n_exc", "pfc.n_inh"),
+        recordings=frozenset({"topdown"}),
+    )
+)

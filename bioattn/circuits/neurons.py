@@ -18,6 +18,9 @@ targets), incremented at each spike:
 External afferents (background and feature-tuned drive) are Poisson spike trains with one unitary
 conductance g_ext,unit: every step g_ext jumps by g_ext,unit · Poisson((ν_bg + ν_drive)·dt) and
 decays with τ_AMPA — exact for a sum of independent Poisson inputs of equal weight.
+
+Every cell and synapse constant is a ``(shared, constant)`` parameter of the group, bound to its
+model parameter (:mod:`bioattn.circuits.bindings`), so a built network re-runs with new values.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from brian2 import NeuronGroup, ms
 
-from bioattn.config import CellParams, SynapseParams
+from bioattn.circuits.bindings import Bindings
 
 _MEMBRANE = """
 dv/dt = (-g_L * (v - E_L) - I_ampa - I_nmda - I_gaba) / C_m : volt (unless refractory)
@@ -43,7 +46,31 @@ theta : 1 (constant)
 loc : integer (constant)
 g_ext_unit : siemens (shared, constant)
 nu_bg : Hz (shared, constant)
+C_m : farad (shared, constant)
+g_L : siemens (shared, constant)
+E_L : volt (shared, constant)
+V_th : volt (shared, constant)
+V_reset : volt (shared, constant)
+t_ref : second (shared, constant)
+tau_ampa : second (shared, constant)
+tau_nmda_rise : second (shared, constant)
+tau_nmda_decay : second (shared, constant)
+alpha_nmda : hertz (shared, constant)
+tau_gaba : second (shared, constant)
+E_exc : volt (shared, constant)
+E_inh : volt (shared, constant)
+mg : mmolar (shared, constant)
+mg_slope : 1/volt (shared, constant)
+mg_scale : mmolar (shared, constant)
 """
+
+#: The cell constants (``[cells.excitatory]`` / ``[cells.inhibitory]``) of every group.
+CELL_CONSTANTS = ("C_m", "g_L", "E_L", "V_th", "V_reset", "t_ref")
+#: The synapse constants (``[synapses]``) of every group.
+SYNAPSE_CONSTANTS = (
+    "tau_ampa", "tau_nmda_rise", "tau_nmda_decay", "alpha_nmda", "tau_gaba",
+    "E_exc", "E_inh", "mg", "mg_slope", "mg_scale",
+)  # fmt: skip
 
 #: Long-range AMPA and extra GABA_A conductances of the two-area circuit's cells.
 DEFAULT_AMPA = ("g_ampa_lr",)
@@ -63,35 +90,10 @@ ds_gaba/dt = -s_gaba / tau_gaba : 1
 EXTERNAL_INPUT = "g_ext += g_ext_unit * poisson((nu_bg + nu_drive) * dt)"
 
 
-def cell_namespace(cells: CellParams, synapses: SynapseParams) -> dict[str, Any]:
-    """The constants the equations refer to, as an explicit Brian2 namespace."""
-    names = ("C_m", "g_L", "E_L", "V_th", "V_reset")
-    namespace = {name: getattr(cells, name) for name in names}
-    namespace.update(
-        {
-            name: getattr(synapses, name)
-            for name in (
-                "tau_ampa",
-                "tau_nmda_rise",
-                "tau_nmda_decay",
-                "alpha_nmda",
-                "tau_gaba",
-                "E_exc",
-                "E_inh",
-                "mg",
-                "mg_slope",
-                "mg_scale",
-            )
-        }
-    )
-    return namespace
-
-
 def make_population(
     n: int,
     excitatory: bool,
-    cells: CellParams,
-    synapses: SynapseParams,
+    bindings: Bindings,
     name: str,
     dt: Any = 0.1 * ms,
     ampa: tuple[str, ...] = DEFAULT_AMPA,
@@ -102,8 +104,9 @@ def make_population(
     """``n`` conductance-based LIF cells (pyramidal if ``excitatory``, else interneurons).
 
     Spikes increment the cell's own presynaptic gating variables in the reset, so no identity
-    synapses are needed.  Initial voltages are uniform between E_L and V_th (drawn from the
-    simulation's seeded generator).
+    synapses are needed.  The cell constants are bound to ``[cells.excitatory]`` or
+    ``[cells.inhibitory]`` and the synapse constants to ``[synapses]``.  Initial voltages are
+    drawn by :func:`initialize` once the run-time values are in place.
 
     ``ampa`` and ``gaba`` name the cell's further input conductances (each written by one
     projection: Brian2 lets one summed variable target a state variable); they add to I_AMPA and
@@ -122,12 +125,21 @@ def make_population(
         equations + gating + extra,
         threshold="v > V_th",
         reset=f"v = V_reset\n{on_spike}\n{extra_reset}",
-        refractory=cells.t_ref,
+        refractory="t_ref",
         method="euler",
-        namespace=cell_namespace(cells, synapses),
+        namespace={},
         name=name,
         dt=dt,
     )
-    group.v = "E_L + rand() * (V_th - E_L)"
+    bindings.params(group, "cells.excitatory" if excitatory else "cells.inhibitory", CELL_CONSTANTS)
+    bindings.params(group, "synapses", SYNAPSE_CONSTANTS)
     group.run_regularly(EXTERNAL_INPUT, dt=dt, name=f"{name}_afferents")
     return group
+
+
+def initialize(group: NeuronGroup) -> None:
+    """Initial membrane potentials uniform between E_L and V_th, from the seeded generator.
+
+    Called after the run-time values are applied (in cpp_standalone: after Brian2's
+    ``set_from_command_line``), so E_L and V_th are the run's values."""
+    group.v = "E_L + rand() * (V_th - E_L)"

@@ -22,8 +22,15 @@ Everything stays inside Brian2, so all code-generation targets, ``cpp_standalone
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from brian2 import NeuronGroup, Synapses
+
+from bioattn.circuits.bindings import Bindings
 
 #: Angles per ring used to integrate the kernel's Fourier coefficients (far finer than any ring).
 _QUADRATURE_POINTS = 8192
@@ -70,21 +77,54 @@ def ring_kernel(delta: np.ndarray, sigma: float, j_plus: float | None = None) ->
     return j_minus + (j_plus - j_minus) * gauss
 
 
+@functools.lru_cache(maxsize=256)
 def fourier_coefficients(sigma: float, j_plus: float | None, tolerance: float) -> np.ndarray:
     """Cosine-series coefficients ŵ_0..ŵ_K of :func:`ring_kernel`, truncated at the smallest K
-    whose reconstruction error max|W − W_K| is below ``tolerance``·max|W|."""
+    whose reconstruction error max|W − W_K| is below ``tolerance``·max|W|.
+
+    Cached (the engine asks for the same kernels at every run); the array is read-only."""
     grid = preferred_angles(_QUADRATURE_POINTS)
     kernel = ring_kernel(grid, sigma, j_plus)
     spectrum = np.fft.rfft(kernel).real / _QUADRATURE_POINTS
     coefficients = np.concatenate(([spectrum[0]], 2.0 * spectrum[1:]))
-    harmonics = np.cos(np.outer(np.arange(coefficients.size), grid))
     scale = np.max(np.abs(kernel))
     partial = np.zeros_like(kernel)
+    size = coefficients.size
     for k, coefficient in enumerate(coefficients):
-        partial += coefficient * harmonics[k]
+        partial += coefficient * np.cos(k * grid)
         if np.max(np.abs(partial - kernel)) <= tolerance * scale:
-            return coefficients[: k + 1]
-    return coefficients
+            size = k + 1
+            break
+    out = coefficients[:size].copy()
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A ring kernel W(Δ) named by its model parameters: the width σ (``"pfc.sigma_ee"``) and,
+    for a recurrent profile, the peak J⁺ (``"pfc.j_plus"``); no width = the uniform kernel
+    W ≡ 1 (untuned, all-to-all).  Its Fourier coefficients are run-time values; their number
+    (the harmonics K, set by ``simulation.kernel_tolerance``) is part of the network's
+    structure."""
+
+    sigma: str | None = None
+    j_plus: str | None = None
+
+    def coefficients(self, model: Any) -> np.ndarray:
+        """ŵ_0..ŵ_K for ``model`` (:func:`fourier_coefficients`)."""
+        if self.sigma is None:
+            return np.ones(1)
+        j_plus = None if self.j_plus is None else float(model.value(self.j_plus))
+        tolerance = float(model.value("simulation.kernel_tolerance"))
+        return fourier_coefficients(float(model.value(self.sigma)), j_plus, tolerance)
+
+    def harmonics(self, model: Any) -> int:
+        """K for ``model``."""
+        return self.coefficients(model).size - 1
+
+
+UNIFORM = Kernel()
 
 
 def mode_basis(angles: np.ndarray, n_harmonics: int) -> np.ndarray:
@@ -162,10 +202,13 @@ def connect_readout(
     bank: ModeBank,
     target: NeuronGroup,
     couplings: dict[str, tuple[str, str]],
-    coefficients: np.ndarray,
+    kernel: Kernel,
+    model: Any,
+    bindings: Bindings,
     name: str,
     *,
-    pairs: list[tuple[int, int, float]] | None = None,
+    pairs: list[tuple[int, int]] | None = None,
+    pair_weights: Callable[[Any, Any], Any] | None = None,
     target_blocks: int = 1,
     factor: str | None = None,
     namespace: dict | None = None,
@@ -174,18 +217,20 @@ def connect_readout(
 
     ``couplings`` maps a target conductance variable to (bank variable, conductance name): e.g.
     ``{"g_nmda_rec": ("s_nmda", "g_nmda")}`` adds ``g_nmda_rec = g_nmda·Σ_j W s_nmda_j``.  The
-    conductances are shared constants of the returned Synapses (``syn.g_nmda = 0.7*nS``), so they
-    can be changed between runs.  ``coefficients`` are ŵ_0..ŵ_K of W (:func:`fourier_coefficients`).
+    conductances are shared constants of the returned Synapses, for the caller to bind
+    (``bindings.param(syn, "g_nmda", "pfc.g_nmda_ee", factor)``).  The per-synapse weights
+    ``w`` — the kernel's Fourier coefficients ŵ_k times each target cell's cos kθ_i / sin kθ_i —
+    are bound to ``kernel`` here; ``model`` only fixes their number (the structure).
 
     Blocks: the target is ``target_blocks`` equal rings laid end to end; ``pairs`` lists
-    ``(source block, target block, weight)`` (default: block b to block b with weight 1, or the
-    single source ring to every target block), so block-structured projections (each column to
-    its own readout, every column to one readout, pools with w⁺ / w⁻) are one Synapses object.
-    ``factor`` is an expression that multiplies the whole delivered conductance (e.g. a gate
-    ``gate_pre`` held in the bank, or a schedule ``query_gain(t)``), with the names it uses
-    in ``namespace``.
+    ``(source block, target block)`` (default: block b to block b, or the single source ring to
+    every target block) and ``pair_weights(model, schedule)`` one weight per pair (default 1),
+    so block-structured projections (each column to its own readout, every column to one
+    readout, pools with w⁺ / w⁻) are one Synapses object.  ``factor`` is an expression that
+    multiplies the whole delivered conductance (e.g. a gate ``gate_pre`` held in the bank, or a
+    schedule ``query_gain(t)``), with the names it uses in ``namespace``.
     """
-    n_harmonics = coefficients.size - 1
+    n_harmonics = kernel.harmonics(model)
     if n_harmonics > bank.n_harmonics:
         raise ValueError(
             f"coefficients: kernel needs {n_harmonics} harmonics, bank has {bank.n_harmonics}"
@@ -194,15 +239,15 @@ def connect_readout(
         raise ValueError(f"{name}: {len(target)} cells do not split into {target_blocks} blocks")
     if pairs is None:
         if bank.n_blocks == 1:
-            pairs = [(0, b, 1.0) for b in range(target_blocks)]
+            pairs = [(0, b) for b in range(target_blocks)]
         elif bank.n_blocks == target_blocks:
-            pairs = [(b, b, 1.0) for b in range(target_blocks)]
+            pairs = [(b, b) for b in range(target_blocks)]
         else:
             raise ValueError(f"{name}: {bank.n_blocks} source blocks, {target_blocks} target")
     n_modes = 2 * n_harmonics + 1
     params = sorted({g for _, g in couplings.values()})
     scale = f" * {factor}" if factor else ""
-    model = "\n".join(
+    equations = "\n".join(
         ["w : 1 (constant)"]
         + [f"{g} : siemens (shared, constant)" for g in params]
         + [
@@ -210,16 +255,22 @@ def connect_readout(
             for target_var, (var, g) in couplings.items()
         ]
     )
-    syn = Synapses(bank.group, target, model, namespace=namespace or {}, name=name)
+    syn = Synapses(bank.group, target, equations, namespace=namespace or {}, name=name)
     size = len(target) // target_blocks
-    mode_weights = np.repeat(coefficients, 2)[1:]  # ŵ_0, ŵ_1, ŵ_1, ŵ_2, ŵ_2, ...
-    weights = mode_basis(preferred_angles(size), n_harmonics) * mode_weights  # (cell, mode)
     mode, cell = _all_pairs(n_modes, size)
-    pre, post, w = [], [], []
-    for source_block, target_block, weight in pairs:
-        pre.append(bank.row(source_block) + mode)
-        post.append(target_block * size + cell)
-        w.append(weight * weights[cell, mode])
+    pre = [bank.row(source_block) + mode for source_block, _ in pairs]
+    post = [target_block * size + cell for _, target_block in pairs]
     syn.connect(i=np.concatenate(pre), j=np.concatenate(post))
-    syn.w[:] = np.concatenate(w)
+    basis = mode_basis(preferred_angles(size), n_harmonics)[cell, mode]
+
+    def weights(model: Any, schedule: Any) -> np.ndarray:
+        coefficients = kernel.coefficients(model)
+        if coefficients.size != n_harmonics + 1:
+            raise RuntimeError(f"{name}: the kernel's harmonics changed without a rebuild")
+        mode_weights = np.repeat(coefficients, 2)[1:]  # ŵ_0, ŵ_1, ŵ_1, ŵ_2, ŵ_2, ...
+        per_pair = basis * mode_weights[mode]
+        scale_by = np.ones(len(pairs)) if pair_weights is None else pair_weights(model, schedule)
+        return np.concatenate([float(k) * per_pair for k in scale_by])
+
+    bindings.bind(syn, "w", weights)
     return syn

@@ -47,6 +47,11 @@ Ground truth of the mixture weights: per location the total feedforward conducta
 readout, g_ff·(γ_0 + γ·ā_b)·N_r·ŵ_0·Σ_j s_j (mode 0 of column b's bank), is recorded at
 ``simulation.record_dt`` with the readout's mean membrane potential, so the charge
 ∫ g_b (E_exc − V̄) dt each column delivers is known per trial.
+
+This module is the ``multi_item`` circuit (``[meta] circuit = "multi_item"``,
+models/multi_item.toml): it declares its sections, builder and structure and registers them.
+Every conductance, rate and gate constant is a run-time value bound to its model parameter
+(:mod:`bioattn.circuits.bindings`).
 """
 
 from __future__ import annotations
@@ -55,16 +60,54 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, siemens
+from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses
 
-from bioattn.circuits.area import RingArea, add_drive, build_area, build_pools, scaled_size
-from bioattn.circuits.network import feedforward_contrast_gain, spike_arrays
+from bioattn import config
+from bioattn.circuits.area import (
+    RingArea,
+    add_drive,
+    build_area,
+    build_pools,
+    recurrent_kernel,
+    scaled_size,
+)
+from bioattn.circuits.bindings import Bindings
+from bioattn.circuits.network import (
+    ERASE_CONSTANT,
+    add_erase,
+    projection_kernel,
+    schedule_inputs,
+    spike_arrays,
+)
 from bioattn.circuits.neurons import make_population
-from bioattn.circuits.ring import ModeBank, connect_readout, fourier_coefficients
+from bioattn.circuits.registry import BuiltCircuit, Circuit, register
+from bioattn.circuits.ring import UNIFORM, ModeBank, connect_readout
 from bioattn.config import Model
 from bioattn.errors import BioattnError
 from bioattn.schedule import Schedule
 
+#: The sections of a multi-item model file, in file order.
+SECTIONS: dict[str, type] = {
+    "simulation": config.SimulationParams,
+    "cells.excitatory": config.CellParams,
+    "cells.inhibitory": config.CellParams,
+    "synapses": config.SynapseParams,
+    "pfc": config.AreaParams,
+    "topdown": config.ProjectionParams,
+    "stimulus": config.StimulusParams,
+    "cue": config.DriveParams,
+    "erase": config.EraseParams,
+    "scene": config.SceneParams,
+    "columns": config.AreaParams,
+    "readout": config.AreaParams,
+    "feedforward": config.ProjectionParams,
+    "lateral": config.ProjectionParams,
+    "ppc": config.PoolParams,
+    "column_to_ppc": config.PoolInputParams,
+    "spatial_cue": config.SpatialCueParams,
+    "pulvinar": config.PulvinarParams,
+    "trn": config.TRNParams,
+}
 #: Column cells' long-range AMPA inputs: PFC top-down, lateral (other columns).
 COLUMN_AMPA = ("g_ampa_lr", "g_ampa_lat")
 #: Per-location gate held in the column mode bank (one value per block, in every mode row):
@@ -75,6 +118,9 @@ _GATE = (
 )
 #: Spike monitors: output name → population.
 SPIKE_AREAS = ("pfc", "column", "readout", "ppc", "pulvinar", "trn")
+#: The schedule's arrays the circuit reads.
+INPUTS = ("scene_gain", "scene_angle", "cue_gain", "cue_angle", "erase", "spatial_cue",
+          "query_gain")  # fmt: skip
 
 
 @dataclass
@@ -86,18 +132,23 @@ class SceneCircuit:
     ppc: RingArea
     relay: NeuronGroup
     trn: NeuronGroup
-    ff_unit: float  # S: g_ff per cell at this size (× gate × Σ s gives the column's conductance)
+    ff_unit_per_siemens: float  # g_ff per cell = this × feedforward.g_ampa_e × ŵ_0 (in S)
     monitors: dict[str, Any]
     objects: list[Any]
 
-    def collect(self) -> dict[str, Any]:
+    def ff_unit(self, model: Model) -> float:
+        """S: g_ff per cell at this size (× gate × Σ s gives the column's conductance)."""
+        w0 = float(projection_kernel("feedforward").coefficients(model)[0])
+        return self.ff_unit_per_siemens * float(model.value("feedforward.g_ampa_e")) * w0
+
+    def collect(self, model: Model) -> dict[str, Any]:
         """Recorded data as arrays: spikes (t s, i) and sizes per area, and traces."""
         from brian2 import second, volt
 
         spikes, sizes = spike_arrays(self.monitors, SPIKE_AREAS)
         gate = self.monitors["gate"]
         vbar = self.monitors["readout_v"]
-        transmission = float(self.ff_unit) * np.asarray(gate.gate_total).T  # (time, location)
+        transmission = self.ff_unit(model) * np.asarray(gate.gate_total).T  # (time, location)
         traces = {
             "ff_conductance": (
                 np.asarray(gate.t / second),
@@ -113,47 +164,60 @@ def _untuned(
     bank: ModeBank,
     target: NeuronGroup,
     variable: str,
-    g: Any,
+    parameter: str,
+    factor: float,
     name: str,
+    model: Model,
+    bindings: Bindings,
     *,
-    pairs: list[tuple[int, int, float]] | None = None,
+    pairs: list[tuple[int, int]] | None = None,
     target_blocks: int,
-    gating: str = "s_ampa",
-    conductance: str = "g_ampa",
 ) -> Synapses:
-    """Σ_j s_j of each source block (mode 0) times ``g`` onto ``variable`` of the target block."""
+    """Σ_j s_AMPA,j of each source block (mode 0) times ``parameter`` · ``factor`` onto
+    ``variable`` of the target block."""
     syn = connect_readout(
-        bank,
-        target,
-        {variable: (gating, conductance)},
-        np.ones(1),
-        name,
-        pairs=pairs,
-        target_blocks=target_blocks,
-    )
-    setattr(syn, conductance, g)
+        bank, target, {variable: ("s_ampa", "g_ampa")}, UNIFORM, model, bindings, name,
+        pairs=pairs, target_blocks=target_blocks,
+    )  # fmt: skip
+    bindings.param(syn, "g_ampa", parameter, factor)
     return syn
 
 
 def _trn_to_relay(
-    trn_bank: ModeBank, relay: NeuronGroup, pul: Any, ratio: float, n_loc: int
-) -> Synapses:
+    trn_bank: ModeBank, relay: NeuronGroup, ratio: float, n_loc: int, model: Model,
+    bindings: Bindings,
+) -> Synapses:  # fmt: skip
     """TRN sector a → relay channel b: GABA_A, ``g_from_trn`` when a = b (closed loop) and
     ``g_from_trn_other`` otherwise (open loop: TRN inhibition spreads to neighbouring thalamic
     channels, Pinault 2004; Crick's 1984 'searchlight' competition between channels)."""
-    g_max = max(float(pul.g_from_trn), float(pul.g_from_trn_other))
-    same = float(pul.g_from_trn) / g_max if g_max else 0.0
-    other = float(pul.g_from_trn_other) / g_max if g_max else 0.0
-    pairs = [(a, b, same if a == b else other) for a in range(n_loc) for b in range(n_loc)]
+    pairs = [(a, b) for a in range(n_loc) for b in range(n_loc)]
+
+    def strengths(m: Model) -> tuple[float, float, float]:
+        same = float(m.value("pulvinar.g_from_trn"))
+        other = float(m.value("pulvinar.g_from_trn_other"))
+        g_max = max(same, other)
+        return g_max, (same / g_max if g_max else 0.0), (other / g_max if g_max else 0.0)
+
+    def pair_weights(m: Model, schedule: Any) -> np.ndarray:
+        _, same, other = strengths(m)
+        return np.array([same if a == b else other for a, b in pairs])
+
     syn = connect_readout(
-        trn_bank, relay, {"g_gaba_trn": ("s_gaba", "g_gaba")}, np.ones(1), "trn_relay",
-        pairs=pairs, target_blocks=n_loc,
+        trn_bank, relay, {"g_gaba_trn": ("s_gaba", "g_gaba")}, UNIFORM, model, bindings,
+        "trn_relay", pairs=pairs, pair_weights=pair_weights, target_blocks=n_loc,
     )  # fmt: skip
-    syn.g_gaba = g_max * ratio * siemens
+    bindings.bind(syn, "g_gaba", lambda m, s: strengths(m)[0] * ratio)
     return syn
 
 
-def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) -> SceneCircuit:
+def lateral_on(model: Model) -> bool:
+    """Whether the lateral column ↔ column projection exists (a conductance above zero)."""
+    return float(model.value("lateral.g_ampa_e")) > 0 or float(model.value("lateral.g_ampa_i")) > 0
+
+
+def build_scene_circuit(
+    model: Model, schedule: Schedule, scale: float = 1.0, record: frozenset[str] = frozenset()
+) -> BuiltCircuit:
     """Assemble the multi-item circuit driven by ``schedule`` at population ``scale``."""
     sim = model["simulation"]
     n_loc = model["scene"].n_locations
@@ -161,148 +225,142 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         raise BioattnError(
             f"schedule has {schedule.n_locations} locations, scene.n_locations is {n_loc}"
         )
-    tol = sim.kernel_tolerance
-    td, ff, lat = model["topdown"], model["feedforward"], model["lateral"]
-    pul, trn_p = model["pulvinar"], model["trn"]
-    td_coef = fourier_coefficients(td.sigma, None, tol)
-    ff_coef = fourier_coefficients(ff.sigma, None, tol)
-    lat_coef = fourier_coefficients(lat.sigma, None, tol)
-    lateral = float(lat.g_ampa_e) > 0 or float(lat.g_ampa_i) > 0
-
-    pfc = build_area("pfc", model["pfc"], model, scale, extra_harmonics=td_coef.size - 1)
-    columns = build_area(
-        "column",
-        model["columns"],
+    dt, schedule_dt = sim.dt.to_brian2(), sim.schedule_dt.to_brian2()
+    bindings = Bindings()
+    kernels = {name: projection_kernel(name) for name in ("topdown", "feedforward", "lateral")}
+    lateral = lateral_on(model)
+    pfc = build_area(
+        "pfc",
+        "pfc",
         model,
+        bindings,
         scale,
-        extra_harmonics=max(ff_coef.size, lat_coef.size if lateral else 1) - 1,
-        n_blocks=n_loc,
-        ampa=COLUMN_AMPA,
-        bank_extra=_GATE,
-        extra="thalamic_gain : 1",
+        extra_harmonics=kernels["topdown"].harmonics(model),
+        extra=ERASE_CONSTANT,
     )
-    columns.exc_bank.group.gate_floor = pul.gate_floor
-    columns.exc_bank.group.gate_gain = pul.gate_gain
-    readout = build_area("readout", model["readout"], model, scale)
-    ppc = build_pools("ppc", model["ppc"], model, scale, n_loc)
-    n_relay = scaled_size(pul.n_relay, scale)
-    n_trn = scaled_size(trn_p.n_cells, scale)
-    cells_e, cells_i, syn_p = (
-        model["cells.excitatory"],
-        model["cells.inhibitory"],
-        model["synapses"],
-    )
-    relay = make_population(
-        n_loc * n_relay, True, cells_e, syn_p, "pulvinar", sim.dt,
-        ampa=("g_ampa_ppc", "g_ampa_ctx"), gaba=("g_gaba_trn", "g_muscimol"),
-        extra="da_gate/dt = -a_gate / tau_gate : 1", extra_reset="a_gate += 1",
+    columns = build_area(
+        "column", "columns", model, bindings, scale,
+        extra_harmonics=max(kernels["feedforward"].harmonics(model),
+                            kernels["lateral"].harmonics(model) if lateral else 0),
+        n_blocks=n_loc, ampa=COLUMN_AMPA, bank_extra=_GATE, extra="thalamic_gain : 1",
     )  # fmt: skip
-    relay.namespace["tau_gate"] = pul.tau_gate
+    bank = columns.exc_bank
+    bindings.param(bank.group, "gate_floor", "pulvinar.gate_floor")
+    bindings.param(bank.group, "gate_gain", "pulvinar.gate_gain")
+    readout = build_area("readout", "readout", model, bindings, scale)
+    ppc = build_pools("ppc", "ppc", model, bindings, scale, n_loc,
+                      extra="nu_spatial : Hz (shared, constant)")  # fmt: skip
+    pul, trn_p = model["pulvinar"], model["trn"]
+    n_relay, n_trn = scaled_size(pul.n_relay, scale), scaled_size(trn_p.n_cells, scale)
+    relay = make_population(
+        n_loc * n_relay, True, bindings, "pulvinar", dt,
+        ampa=("g_ampa_ppc", "g_ampa_ctx"), gaba=("g_gaba_trn", "g_muscimol"),
+        extra="da_gate/dt = -a_gate / tau_gate : 1\ntau_gate : second (shared, constant)",
+        extra_reset="a_gate += 1",
+    )  # fmt: skip
     trn = make_population(
-        n_loc * n_trn, False, cells_i, syn_p, "trn", sim.dt,
+        n_loc * n_trn, False, bindings, "trn", dt,
         ampa=("g_ampa_ctx", "g_ampa_pfc", "g_ampa_relay"),
     )  # fmt: skip
     relay.loc = np.repeat(np.arange(n_loc), n_relay)
     trn.loc = np.repeat(np.arange(n_loc), n_trn)
-    relay.g_ext_unit, relay.nu_bg = pul.g_ext, pul.nu_bg
-    trn.g_ext_unit, trn.nu_bg = trn_p.g_ext, trn_p.nu_bg
-    relay.g_muscimol = pul.g_muscimol
+    bindings.param(relay, "tau_gate", "pulvinar.tau_gate")
+    bindings.param(relay, "g_ext_unit", "pulvinar.g_ext")
+    bindings.param(relay, "nu_bg", "pulvinar.nu_bg")
+    bindings.param(relay, "g_muscimol", "pulvinar.g_muscimol")
+    bindings.param(trn, "g_ext_unit", "trn.g_ext")
+    bindings.param(trn, "nu_bg", "trn.nu_bg")
     relay_bank = ModeBank(relay, ["s_ampa", "s_nmda"], 0, "pulvinar", n_loc)
     trn_bank = ModeBank(trn, ["s_gaba"], 0, "trn", n_loc)
 
     # Inputs from the schedule.
-    stimulus = model["stimulus"]
-    inputs = schedule.timed_arrays({"scene_gain": lambda c: feedforward_contrast_gain(c, stimulus)})
+    inputs = schedule_inputs(bindings, model, schedule, INPUTS, contrast="scene_gain")
     add_drive(
-        columns, stimulus, inputs["scene_gain"], inputs["scene_angle"], sim.schedule_dt, True,
-        modulation="thalamic_gain",
+        columns, "stimulus", inputs["scene_gain"], inputs["scene_angle"], bindings, schedule_dt,
+        True, modulation="thalamic_gain",
     )  # fmt: skip
-    add_drive(pfc, model["cue"], inputs["cue_gain"], inputs["cue_angle"], sim.schedule_dt)
-    pfc.exc.namespace.update({"erase_signal": inputs["erase"], "g_erase": model["erase"].g_inh})
-    pfc.exc.run_regularly(
-        "g_inh_ext = g_erase * erase_signal(t)", dt=sim.schedule_dt, name="pfc_erase"
-    )
-    ppc.exc.namespace.update(
-        {"spatial_cue": inputs["spatial_cue"], "nu_spatial": model["spatial_cue"].nu_e}
-    )
+    add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
+    add_erase(pfc, inputs["erase"], bindings, schedule_dt)
+    ppc.exc.namespace["spatial_cue"] = inputs["spatial_cue"]
+    bindings.param(ppc.exc, "nu_spatial", "spatial_cue.nu_e")
     ppc.exc.run_regularly(
-        "nu_drive = nu_spatial * spatial_cue(t, loc)", dt=sim.schedule_dt, name="ppc_spatial_cue"
+        "nu_drive = nu_spatial * spatial_cue(t, loc)", dt=schedule_dt, name="ppc_spatial_cue"
     )
 
-    def per_cell(area: Any, group_size: int) -> float:
-        """Conductances are per synapse at the model file's size: rescale to this size."""
-        return area.n_exc / group_size
-
-    col_ratio = per_cell(model["columns"], len(columns.exc) // n_loc)
-    pfc_ratio = per_cell(model["pfc"], len(pfc.exc))
-    ppc_ratio = per_cell(model["ppc"], len(ppc.exc) // n_loc)
+    # Conductances are per synapse at the model file's size: rescale to this size.
+    col_ratio = model["columns"].n_exc / (len(columns.exc) // n_loc)
+    pfc_ratio = model["pfc"].n_exc / len(pfc.exc)
+    ppc_ratio = model["ppc"].n_exc / (len(ppc.exc) // n_loc)
     relay_ratio = pul.n_relay / n_relay
-    same = [(b, b, 1.0) for b in range(n_loc)]
+    same = [(b, b) for b in range(n_loc)]
     synapses: list[Synapses] = []
 
     # PFC → every column (query), scaled by the query gain.
-    for pop, group, g in (("e", columns.exc, td.g_ampa_e), ("i", columns.inh, td.g_ampa_i)):
+    for pop, group in (("e", columns.exc), ("i", columns.inh)):
         syn = connect_readout(
-            pfc.exc_bank, group, {"g_ampa_lr": ("s_ampa", "g_ampa")}, td_coef, f"topdown_{pop}",
-            target_blocks=n_loc, factor="query_gain(t)",
+            pfc.exc_bank, group, {"g_ampa_lr": ("s_ampa", "g_ampa")}, kernels["topdown"], model,
+            bindings, f"topdown_{pop}", target_blocks=n_loc, factor="query_gain(t)",
             namespace={"query_gain": inputs["query_gain"]},
         )  # fmt: skip
-        syn.g_ampa = g * pfc_ratio
+        bindings.param(syn, "g_ampa", f"topdown.g_ampa_{pop}", pfc_ratio)
         synapses.append(syn)
     # Columns → readout, gated per column by its pulvinar channel.
-    to_readout = [(b, 0, 1.0) for b in range(n_loc)]
-    for pop, group, g in (("e", readout.exc, ff.g_ampa_e), ("i", readout.inh, ff.g_ampa_i)):
+    to_readout = [(b, 0) for b in range(n_loc)]
+    for pop, group in (("e", readout.exc), ("i", readout.inh)):
         syn = connect_readout(
-            columns.exc_bank, group, {"g_ampa_lr": ("s_ampa", "g_ampa")}, ff_coef,
-            f"feedforward_{pop}", pairs=to_readout, factor="gate_total_pre",
+            bank, group, {"g_ampa_lr": ("s_ampa", "g_ampa")}, kernels["feedforward"], model,
+            bindings, f"feedforward_{pop}", pairs=to_readout, factor="gate_total_pre",
         )  # fmt: skip
-        syn.g_ampa = g * col_ratio
+        bindings.param(syn, "g_ampa", f"feedforward.g_ampa_{pop}", col_ratio)
         synapses.append(syn)
     # Lateral column ↔ column (self-attention), only when switched on.
     if lateral:
-        others = [(a, b, 1.0) for a in range(n_loc) for b in range(n_loc) if a != b]
-        for pop, group, g in (("e", columns.exc, lat.g_ampa_e), ("i", columns.inh, lat.g_ampa_i)):
+        others = [(a, b) for a in range(n_loc) for b in range(n_loc) if a != b]
+        for pop, group in (("e", columns.exc), ("i", columns.inh)):
             syn = connect_readout(
-                columns.exc_bank, group, {"g_ampa_lat": ("s_ampa", "g_ampa")}, lat_coef,
-                f"lateral_{pop}", pairs=others, target_blocks=n_loc,
+                bank, group, {"g_ampa_lat": ("s_ampa", "g_ampa")}, kernels["lateral"], model,
+                bindings, f"lateral_{pop}", pairs=others, target_blocks=n_loc,
             )  # fmt: skip
-            syn.g_ampa = g * col_ratio
+            bindings.param(syn, "g_ampa", f"lateral.g_ampa_{pop}", col_ratio)
             synapses.append(syn)
-    # Column → PPC pool of its location (E) and the shared interneurons.
-    c2p = model["column_to_ppc"]
+    common = {"model": model, "bindings": bindings}
     synapses += [
-        _untuned(columns.exc_bank, ppc.exc, "g_ampa_lr", c2p.g_ampa_e * col_ratio, "col_ppc_e",
-                 pairs=same, target_blocks=n_loc),
-        _untuned(columns.exc_bank, ppc.inh, "g_ampa_lr", c2p.g_ampa_i * col_ratio, "col_ppc_i",
-                 pairs=[(b, 0, 1.0) for b in range(n_loc)], target_blocks=1),
+        # Column → PPC pool of its location (E) and the shared interneurons.
+        _untuned(bank, ppc.exc, "g_ampa_lr", "column_to_ppc.g_ampa_e", col_ratio, "col_ppc_e",
+                 pairs=same, target_blocks=n_loc, **common),
+        _untuned(bank, ppc.inh, "g_ampa_lr", "column_to_ppc.g_ampa_i", col_ratio, "col_ppc_i",
+                 pairs=[(b, 0) for b in range(n_loc)], target_blocks=1, **common),
         # Pulvinar relay: from PPC and its column, inhibited by TRN.
-        _untuned(ppc.exc_bank, relay, "g_ampa_ppc", pul.g_from_ppc * ppc_ratio, "ppc_relay",
-                 pairs=same, target_blocks=n_loc),
-        _untuned(columns.exc_bank, relay, "g_ampa_ctx", pul.g_from_column * col_ratio,
-                 "col_relay", pairs=same, target_blocks=n_loc),
-        _trn_to_relay(trn_bank, relay, pul, trn_p.n_cells / n_trn, n_loc),
+        _untuned(ppc.exc_bank, relay, "g_ampa_ppc", "pulvinar.g_from_ppc", ppc_ratio,
+                 "ppc_relay", pairs=same, target_blocks=n_loc, **common),
+        _untuned(bank, relay, "g_ampa_ctx", "pulvinar.g_from_column", col_ratio, "col_relay",
+                 pairs=same, target_blocks=n_loc, **common),
+        _trn_to_relay(trn_bank, relay, trn_p.n_cells / n_trn, n_loc, model, bindings),
         # Relay → TRN.
-        _untuned(relay_bank, trn, "g_ampa_relay", trn_p.g_from_relay * relay_ratio,
-                 "relay_trn", pairs=same, target_blocks=n_loc),
+        _untuned(relay_bank, trn, "g_ampa_relay", "trn.g_from_relay", relay_ratio, "relay_trn",
+                 pairs=same, target_blocks=n_loc, **common),
         # TRN from its column and from PFC.
-        _untuned(columns.exc_bank, trn, "g_ampa_ctx", trn_p.g_from_column * col_ratio,
-                 "col_trn", pairs=same, target_blocks=n_loc),
-        _untuned(pfc.exc_bank, trn, "g_ampa_pfc", trn_p.g_from_pfc * pfc_ratio, "pfc_trn",
-                 target_blocks=n_loc),
+        _untuned(bank, trn, "g_ampa_ctx", "trn.g_from_column", col_ratio, "col_trn",
+                 pairs=same, target_blocks=n_loc, **common),
+        _untuned(pfc.exc_bank, trn, "g_ampa_pfc", "trn.g_from_pfc", pfc_ratio, "pfc_trn",
+                 target_blocks=n_loc, **common),
     ]  # fmt: skip
     # The gate: relay channel b's filtered rate / r_ref, held in every mode row of b's bank.
     gate = Synapses(
         relay,
-        columns.exc_bank.group,
+        bank.group,
         "gate_unit : 1 (shared, constant)\nrelay_post = gate_unit * a_gate_pre : 1 (summed)",
         name="pulvinar_gate",
     )
-    bank = columns.exc_bank
     cell = np.repeat(np.arange(len(relay)), bank.n_modes)
     gate.connect(
         i=cell, j=(cell // n_relay) * bank.n_modes + np.tile(np.arange(bank.n_modes), len(relay))
     )
-    gate.gate_unit = 1.0 / (n_relay * float(pul.tau_gate * pul.gate_rate_ref))
+    bindings.bind(
+        gate, "gate_unit",
+        lambda m, s: 1.0 / (n_relay * float(m.value("pulvinar.tau_gate")
+                                             * m.value("pulvinar.gate_rate_ref"))),
+    )  # fmt: skip
     synapses.append(gate)
     # ... and the same relay rate sets the gain of the stimulus drive of column b's cells.
     for group in (columns.exc, columns.inh):
@@ -313,7 +371,7 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         )  # fmt: skip
         cells = np.arange(len(group))
         afferent.connect(i=(cells // (len(group) // n_loc)) * bank.n_modes, j=cells)
-        afferent.k_aff = pul.afferent_gain
+        bindings.param(afferent, "k_aff", "pulvinar.afferent_gain")
         synapses.append(afferent)
 
     # Readout mean membrane potential (driving force of the delivered charge).
@@ -323,6 +381,7 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         namespace={"n_readout": len(readout.exc)}, name="readout_vbar_sum",
     )  # fmt: skip
     vbar_syn.connect()
+    record_dt = sim.record_dt.to_brian2()
     monitors = {
         "pfc_spikes": SpikeMonitor(pfc.exc, name="pfc_spikes"),
         "column_spikes": SpikeMonitor(columns.exc, name="column_spikes"),
@@ -332,14 +391,51 @@ def build_scene_circuit(model: Model, schedule: Schedule, scale: float = 1.0) ->
         "trn_spikes": SpikeMonitor(trn, name="trn_spikes"),
         "gate": StateMonitor(
             bank.group, ["gate_total", "c_s_ampa"], record=[bank.row(b) for b in range(n_loc)],
-            dt=sim.record_dt, name="gate_monitor",
+            dt=record_dt, name="gate_monitor",
         ),
-        "readout_v": StateMonitor(vbar_group, "vbar", record=0, dt=sim.record_dt, name="vbar_mon"),
+        "readout_v": StateMonitor(vbar_group, "vbar", record=0, dt=record_dt, name="vbar_mon"),
     }  # fmt: skip
-    ff_unit = float(ff.g_ampa_e * col_ratio) * len(readout.exc) * float(ff_coef[0])
     objects = [
         *pfc.objects, *columns.objects, *readout.objects, *ppc.objects,
         relay, trn, *relay_bank.objects, *trn_bank.objects,
         *synapses, vbar_group, vbar_syn, *monitors.values(),
     ]  # fmt: skip
-    return SceneCircuit(n_loc, pfc, columns, readout, ppc, relay, trn, ff_unit, monitors, objects)
+    circuit = SceneCircuit(n_loc, pfc, columns, readout, ppc, relay, trn,
+                           col_ratio * len(readout.exc), monitors, objects)  # fmt: skip
+    populations = [pfc.exc, pfc.inh, columns.exc, columns.inh, readout.exc, readout.inh,
+                   ppc.exc, ppc.inh, relay, trn]  # fmt: skip
+    return BuiltCircuit(objects, bindings, populations, circuit.collect)
+
+
+def structure(model: Model, schedule: Schedule, scale: float) -> tuple:
+    """The kernels' numbers of harmonics and whether the lateral projection exists."""
+    lateral = lateral_on(model)
+    kernels = [recurrent_kernel(s) for s in ("pfc", "columns", "readout")]
+    kernels += [projection_kernel("topdown"), projection_kernel("feedforward")]
+    if lateral:
+        kernels.append(projection_kernel("lateral"))
+    return (lateral, *(kernel.harmonics(model) for kernel in kernels))
+
+
+register(
+    Circuit(
+        name="multi_item",
+        description="L sensory columns + PPC priority map + pulvinar/TRN gate + readout, "
+        "queried by a PFC ring attractor",
+        sections=SECTIONS,
+        build=build_scene_circuit,
+        structure=structure,
+        populations=(
+            "pfc.n_exc",
+            "pfc.n_inh",
+            "columns.n_exc",
+            "columns.n_inh",
+            "readout.n_exc",
+            "readout.n_inh",
+            "ppc.n_exc",
+            "ppc.n_inh",
+            "pulvinar.n_relay",
+            "trn.n_cells",
+        ),
+    )
+)

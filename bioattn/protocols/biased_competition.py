@@ -21,7 +21,6 @@ Metrics (summary.json):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -30,7 +29,7 @@ from bioattn.config import Model, param
 from bioattn.errors import BioattnError
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
 NAME = "biased-competition"
 SCENES = ("pref", "nonpref", "pair")
@@ -98,9 +97,9 @@ def analyse(rates: np.ndarray) -> dict[str, float]:
     }
 
 
-def run(model: Model, **options: Any) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
-    r = sc.prepare(model, NAME, design, **options)
+    r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
     outputs = common.run_seeds(model, r.schedule, r.settings)
     measured = sc.measure(outputs, r.windows, model)

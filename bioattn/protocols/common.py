@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,10 +19,10 @@ import xarray as xr
 
 from bioattn import stats
 from bioattn.config import Model
+from bioattn.engine import SimulationOutput
 from bioattn.errors import BioattnError
-from bioattn.protocols.registry import section_name
+from bioattn.protocols.registry import RunOptions, section_name
 from bioattn.schedule import Schedule
-from bioattn.simulate import SimulationOutput, simulate
 
 #: Gamma band of the LFP proxy (Hz), as fixed by the summary metric names.
 GAMMA_BAND = (30.0, 80.0)
@@ -31,13 +30,20 @@ GAMMA_BAND = (30.0, 80.0)
 RATE_BIN = 0.01
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSettings:
+    """A protocol's resolved run: its seeds and the caller's options (engine, scale, progress)."""
+
     seeds: list[int]
-    scale: float
-    target: str
-    progress: bool
-    standalone_dir: Path | None
+    options: RunOptions
+
+    @property
+    def progress(self) -> bool:
+        return self.options.progress
+
+    @property
+    def scale(self) -> float:
+        return self.options.scale
 
 
 def protocol_params(model: Model, name: str) -> Any:
@@ -50,10 +56,10 @@ def protocol_params(model: Model, name: str) -> Any:
     return model.sections[key]
 
 
-def trial_counts(p: Any, seeds: list[int] | None, n_trials: int | None) -> tuple[list[int], int]:
+def trial_counts(p: Any, options: RunOptions) -> tuple[list[int], int]:
     """Seeds and trials per seed: the caller's, else the protocol section's (seeds 1..n_seeds)."""
-    n_trials = n_trials or p.n_trials
-    seeds = list(seeds) if seeds else [1 + k for k in range(p.n_seeds)]
+    n_trials = options.n_trials or p.n_trials
+    seeds = list(options.seeds) if options.seeds else [1 + k for k in range(p.n_seeds)]
     return seeds, n_trials
 
 
@@ -72,21 +78,16 @@ def cued_stimulus_epochs(p: Any, cued: bool, stim_angle: float, contrast: float)
 def run_seeds(model: Model, schedule: Schedule, settings: RunSettings) -> list[SimulationOutput]:
     """Run the schedule once per seed (each seed an independent realisation of all noise)."""
     outputs = []
+    engine = settings.options.engine
     for k, seed in enumerate(settings.seeds):
         if settings.progress:
             sys.stderr.write(
                 f"seed {seed} ({k + 1}/{len(settings.seeds)}): {schedule.duration:.1f} s of "
-                f"biological time, {len(schedule.trials)} trials, target {settings.target}\n"
+                f"biological time, {len(schedule.trials)} trials, target {engine.target}\n"
             )
         outputs.append(
-            simulate(
-                model,
-                schedule,
-                seed=seed,
-                target=settings.target,
-                scale=settings.scale,
-                standalone_dir=settings.standalone_dir,
-                progress=settings.progress,
+            engine.simulate(
+                model, schedule, seed=seed, scale=settings.scale, progress=settings.progress
             )
         )
     return outputs

@@ -11,7 +11,6 @@ Contrast gain shows as a lower c50 with attention, response gain as a higher R_m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -19,7 +18,7 @@ import xarray as xr
 from bioattn import stats
 from bioattn.config import Model, param
 from bioattn.protocols import common
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 from bioattn.schedule import Schedule
 
 NAME = "contrast-response"
@@ -41,18 +40,9 @@ class ContrastResponseParams:
     cell_window: float = param("deg", positive=True)
 
 
-def run(
-    model: Model,
-    *,
-    seeds: list[int] | None,
-    n_trials: int | None,
-    scale: float,
-    target: str,
-    progress: bool,
-    standalone_dir: Path | None,
-) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     p: ContrastResponseParams = common.protocol_params(model, NAME)
-    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
+    seeds, n_trials = common.trial_counts(p, options)
     contrasts = np.asarray(p.contrasts, dtype=float)
     schedule = Schedule(float(model["simulation"].schedule_dt))
     for trial in range(n_trials):
@@ -62,9 +52,7 @@ def run(
                     {"trial": trial, "contrast": k, "cue": cued},
                     common.cued_stimulus_epochs(p, cued, p.attend_angle, float(contrast)),
                 )
-    outputs = common.run_seeds(
-        model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir)
-    )
+    outputs = common.run_seeds(model, schedule, common.RunSettings(seeds, options))
 
     window = float(p.t_stimulus - p.analysis_offset)
     windows = schedule.windows("stimulus", offset=float(p.analysis_offset))

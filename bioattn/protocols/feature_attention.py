@@ -23,7 +23,6 @@ Metrics (summary.json):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -31,7 +30,7 @@ import xarray as xr
 from bioattn import stats
 from bioattn.config import Model, param
 from bioattn.protocols import common
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 from bioattn.schedule import Schedule
 
 NAME = "feature-attention"
@@ -114,21 +113,12 @@ def analyse(
     }
 
 
-def run(
-    model: Model,
-    *,
-    seeds: list[int] | None,
-    n_trials: int | None,
-    scale: float,
-    target: str,
-    progress: bool,
-    standalone_dir: Path | None,
-) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     p: FeatureAttentionParams = common.protocol_params(model, NAME)
-    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
+    seeds, n_trials = common.trial_counts(p, options)
     resolution = float(model["simulation"].schedule_dt)
     schedule = build_schedule(p, resolution, n_trials)
-    settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)
+    settings = common.RunSettings(seeds, options)
     outputs = common.run_seeds(model, schedule, settings)
 
     window = float(p.t_stimulus - p.analysis_offset)

@@ -24,7 +24,6 @@ Two measurements:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -32,9 +31,8 @@ import xarray as xr
 from bioattn.config import Model, param
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 from bioattn.schedule import Schedule
-from bioattn.simulate import simulate
 
 NAME = "masked-attention"
 
@@ -90,33 +88,21 @@ def causal_violations(full, truncated, onset: float) -> int:
     return differing
 
 
-def run(
-    model: Model,
-    *,
-    seeds: list[int] | None,
-    n_trials: int | None,
-    scale: float,
-    target: str,
-    progress: bool,
-    standalone_dir: Path | None,
-) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     p: MaskedAttentionParams = common.protocol_params(model, NAME)
-    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
+    seeds, n_trials = common.trial_counts(p, options)
     n_loc = model["scene"].n_locations
     resolution = float(model["simulation"].schedule_dt)
     features = design(p, n_loc, n_trials)
     schedule = build_schedule(p, features, resolution)
-    settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)
+    settings = common.RunSettings(seeds, options)
     outputs = common.run_seeds(model, schedule, settings)
 
     # 1. Causality: the first trial again, later items removed, same seed.
     violations, onsets = [], []
     for c in range(1, n_loc):
         short = build_schedule(p, features, resolution, shown=c)
-        control = simulate(
-            model, short, seed=seeds[0], target=target, scale=scale,
-            standalone_dir=standalone_dir, progress=False,
-        )  # fmt: skip
+        control = options.engine.simulate(model, short, seed=seeds[0], scale=options.scale)
         onset = schedule.trials[0].epoch(f"step{c}").start
         onsets.append(onset)
         violations.append(causal_violations(outputs[0], control, onset))

@@ -22,7 +22,6 @@ Zhou et al.: after inactivation the attention effect and the evoked response bot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -32,8 +31,7 @@ from bioattn.config import Model, param
 from bioattn.errors import BioattnError
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
-from bioattn.units import format_quantity
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
 NAME = "pulvinar-inactivation"
 STATES = ("intact", "inactivated")
@@ -67,19 +65,18 @@ def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.
     return sc.interleave(p, blocks)
 
 
-def run(model: Model, **options: Any) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
-    r = sc.prepare(model, NAME, design, **options)
+    r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window, stim = r.p, r.seeds, r.n_loc, r.trials, r.window, r.windows
     settings, progress = r.settings, r.settings.progress
-    muscimol = f"pulvinar.g_muscimol={format_quantity(p.inactivation_g, 'nS')!r}"
     base = r.schedule.windows("iti")
     rec = p.recorded_location - 1
 
     per_state, measured_by_state, spikes = {}, {}, {}
     for state, state_model in (
         ("intact", model),
-        ("inactivated", model.with_overrides([muscimol])),
+        ("inactivated", model.replace({"pulvinar.g_muscimol": p.inactivation_g})),
     ):
         if progress:
             print(f"{NAME}: pulvinar {state}", flush=True)

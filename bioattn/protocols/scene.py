@@ -23,9 +23,10 @@ import xarray as xr
 
 from bioattn import stats
 from bioattn.config import Model, param
+from bioattn.engine import SimulationOutput
 from bioattn.protocols import common
+from bioattn.protocols.registry import RunOptions
 from bioattn.schedule import Schedule
-from bioattn.simulate import SimulationOutput
 
 #: Areas whose cells are laid out location-major (block b = location b).
 BLOCK_AREAS = ("ppc", "pulvinar", "trn")
@@ -275,25 +276,14 @@ class SceneRun:
     windows: np.ndarray
 
 
-def prepare(
-    model: Model,
-    name: str,
-    design: Any,
-    *,
-    seeds: list[int] | None,
-    n_trials: int | None,
-    scale: float,
-    target: str,
-    progress: bool,
-    standalone_dir: Any,
-) -> SceneRun:
+def prepare(model: Model, name: str, design: Any, options: RunOptions) -> SceneRun:
     """Resolve a scene protocol's design: ``design(p, n_locations, n_trials)`` gives the trials."""
     p = common.protocol_params(model, name)
-    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
+    seeds, n_trials = common.trial_counts(p, options)
     n_loc = model["scene"].n_locations
     trials = design(p, n_loc, n_trials)
     schedule = build_schedule(p, trials, float(model["simulation"].schedule_dt), n_loc)
-    settings = common.RunSettings(seeds, scale, target, progress, standalone_dir)
+    settings = common.RunSettings(seeds, options)
     window = float(p.t_stimulus - p.analysis_offset)
     windows = schedule.windows("stimulus", offset=float(p.analysis_offset))
     return SceneRun(p, seeds, n_trials, n_loc, trials, schedule, settings, window, windows)

@@ -22,7 +22,6 @@ Metrics (summary.json):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -30,8 +29,8 @@ import xarray as xr
 from bioattn.config import Model, param
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
-from bioattn.units import format_quantity
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
+from bioattn.units import nS
 
 NAME = "self-attention"
 CONDITIONS = ("none", "lateral")
@@ -71,24 +70,21 @@ def column_weights(
     return weights.reshape(n_seed, n_trial, n_loc, n_loc), template
 
 
-def run(model: Model, **options: Any) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
-    r = sc.prepare(model, NAME, design, **options)
+    r = sc.prepare(model, NAME, design, options)
     p, seeds, n_trials, n_loc, trials = r.p, r.seeds, r.n_trials, r.n_loc, r.trials
     window, windows, progress = r.window, r.windows, r.settings.progress
     features = np.array([[item[0] for item in t.items] for t in trials])
     lateral = {
-        "none": ['lateral.g_ampa_e="0 nS"', 'lateral.g_ampa_i="0 nS"'],
-        "lateral": [
-            f"lateral.g_ampa_e={format_quantity(p.lateral_g_e, 'nS')!r}",
-            f"lateral.g_ampa_i={format_quantity(p.lateral_g_i, 'nS')!r}",
-        ],
+        "none": {"lateral.g_ampa_e": 0 * nS, "lateral.g_ampa_i": 0 * nS},
+        "lateral": {"lateral.g_ampa_e": p.lateral_g_e, "lateral.g_ampa_i": p.lateral_g_i},
     }
     measured, template, weights = {}, None, {}
     for condition in CONDITIONS:
         if progress:
             print(f"{NAME}: lateral connections {condition}", flush=True)
-        outputs = common.run_seeds(model.with_overrides(lateral[condition]), r.schedule, r.settings)
+        outputs = common.run_seeds(model.replace(lateral[condition]), r.schedule, r.settings)
         measured[condition] = sc.measure(outputs, windows, model)
         weights[condition], template = column_weights(
             measured[condition]["column"], features, window, template

@@ -27,7 +27,6 @@ Q_A / (Q_A + Q_B) (the circuit's ground-truth mixture weight; bioattn.protocols.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -35,7 +34,7 @@ import xarray as xr
 from bioattn.config import Model, param
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
 NAME = "two-streams"
 CUES = ("none", "a", "b")
@@ -68,9 +67,9 @@ def design(p: TwoStreamsParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial
     return sc.interleave(p, blocks)
 
 
-def run(model: Model, **options: Any) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
-    r = sc.prepare(model, NAME, design, **options)
+    r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
     outputs = common.run_seeds(model, r.schedule, r.settings)
     measured = sc.measure(outputs, r.windows, model)

@@ -25,7 +25,6 @@ keys (columns → PPC), the cross-attention case of a transformer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -34,7 +33,7 @@ from bioattn.config import Model, param
 from bioattn.errors import BioattnError
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
 NAME = "visual-search"
 CROSS = "cross-attention"
@@ -108,8 +107,8 @@ def analyse(
 
 
 def _run(name: str):
-    def run(model: Model, **options: Any) -> ProtocolResult:
-        r = sc.prepare(model, name, design, **options)
+    def run(model: Model, options: RunOptions) -> ProtocolResult:
+        r = sc.prepare(model, name, design, options)
         p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
         schedule = r.schedule
         outputs = common.run_seeds(model, schedule, r.settings)

@@ -11,7 +11,6 @@ it never falls, the delay length — a lower bound).  With recurrent NMDA remove
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -19,7 +18,7 @@ import xarray as xr
 from bioattn import stats
 from bioattn.config import Model, param
 from bioattn.protocols import common
-from bioattn.protocols.registry import Protocol, ProtocolResult, register
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 from bioattn.schedule import Schedule
 
 NAME = "working-memory"
@@ -38,18 +37,9 @@ class WorkingMemoryParams:
     bump_threshold: float = param("Hz", positive=True)
 
 
-def run(
-    model: Model,
-    *,
-    seeds: list[int] | None,
-    n_trials: int | None,
-    scale: float,
-    target: str,
-    progress: bool,
-    standalone_dir: Path | None,
-) -> ProtocolResult:
+def run(model: Model, options: RunOptions) -> ProtocolResult:
     p: WorkingMemoryParams = common.protocol_params(model, NAME)
-    seeds, n_trials = common.trial_counts(p, seeds, n_trials)
+    seeds, n_trials = common.trial_counts(p, options)
     schedule = Schedule(float(model["simulation"].schedule_dt))
     for trial in range(n_trials):
         schedule.add_trial(
@@ -61,9 +51,7 @@ def run(
                 ("erase", float(p.t_erase), {"erase": True}),
             ],
         )
-    outputs = common.run_seeds(
-        model, schedule, common.RunSettings(seeds, scale, target, progress, standalone_dir)
-    )
+    outputs = common.run_seeds(model, schedule, common.RunSettings(seeds, options))
 
     bin_s = float(p.bin)
     span = float(p.t_cue + p.t_delay)

@@ -1,0 +1,1 @@
+"""The model files shipped with bioattn (installed as the package ``bioattn.models``)."""
