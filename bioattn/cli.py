@@ -104,6 +104,51 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no simulation progress on stderr")
     run.set_defaults(handler=_command_run)
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a protocol over a grid of parameters and seeds, one result per point",
+        description="Run PROTOCOL at every point of a grid (--grid, repeatable; or a sweep "
+        "file) with parallel workers.  Every finished point is written atomically under "
+        "DIR/points/; re-running the same command skips them.  The points are merged into "
+        "DIR/sweep.nc (grid axes as dimensions) and DIR/summary.csv.",
+    )
+    sweep.add_argument("protocol", nargs="?", metavar="PROTOCOL", help="protocol name")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="an axis: 'pfc.g_nmda_ee=0.5:0.8:4 nS' (start:stop:count), 'seed=1..8', "
+        "'stimulus.kappa=1,2,3' (repeatable)",
+    )
+    sweep.add_argument("--file", type=Path, default=None, help="a TOML sweep file instead")
+    _add_model_arguments(sweep)
+    sweep.add_argument("--seed", type=int, default=None, help="seed without a seed axis (1)")
+    sweep.add_argument("--trials", type=int, default=None, help="trials per seed")
+    sweep.add_argument("--scale", type=float, default=None, help="network size (1.0)")
+    sweep.add_argument("--target", choices=TARGETS, default=None, help="code-generation target")
+    sweep.add_argument(
+        "--workers", type=int, default=None, help="parallel worker processes (default: cores)"
+    )
+    sweep.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="local|ADDRESS",
+        help="run on Dask: 'local' starts a LocalCluster, an address connects to a scheduler "
+        "(needs pip install 'bioattn[distributed]')",
+    )
+    sweep.add_argument(
+        "--allow-rebuild",
+        action="store_true",
+        help="allow structural parameters (sizes, steps) on the grid: one build per value",
+    )
+    sweep.add_argument("--out", type=Path, required=True, metavar="DIR", help="sweep directory")
+    sweep.add_argument(
+        "--force", action="store_true", help="reuse DIR although its sweep.toml differs"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_command_sweep)
+
     fit = commands.add_parser(
         "fit",
         help="fit a run with softmax attention and its rivals; write fit.nc and figures",
@@ -245,6 +290,83 @@ def _command_run(args: argparse.Namespace, arguments: list[str]) -> int:
     print(f"results written to {out}")
     for name, value in run.summary.items():
         print(f"{name} = {_format_value(value)}")
+    return 0
+
+
+def _sweep_spec(args: argparse.Namespace):
+    """The sweep from the command line or from --file (options given override the file's)."""
+    import dataclasses
+
+    from bioattn.sweep import grid
+
+    if args.file is not None:
+        if args.protocol is not None or args.grid:
+            raise BioattnError("--file: give either a sweep file or PROTOCOL with --grid")
+        spec = grid.load_sweep_file(args.file)
+        changes = {
+            "model": args.model,
+            "n_trials": args.trials,
+            "scale": args.scale,
+            "target": args.target,
+            "seed": args.seed,
+        }
+        spec = dataclasses.replace(spec, **{k: v for k, v in changes.items() if v is not None})
+        if args.overrides:
+            spec = dataclasses.replace(
+                spec, fixed={**spec.fixed, **grid.parse_fixed(args.overrides)}
+            )
+        if args.allow_rebuild:
+            spec = dataclasses.replace(spec, allow_structural=True)
+        return spec
+    if args.protocol is None:
+        raise BioattnError("sweep: expected PROTOCOL with --grid, or --file SWEEP.toml")
+    if not args.grid:
+        raise BioattnError("sweep: expected at least one --grid axis, e.g. --grid 'seed=1..8'")
+    return grid.SweepSpec(
+        protocol=args.protocol,
+        model=args.model,
+        axes=tuple(grid.parse_grid(args.grid)),
+        fixed=grid.parse_fixed(args.overrides or []),
+        n_trials=args.trials,
+        scale=1.0 if args.scale is None else args.scale,
+        target=args.target or DEFAULT_TARGET,
+        allow_structural=args.allow_rebuild,
+        seed=1 if args.seed is None else args.seed,
+    )
+
+
+def _command_sweep(args: argparse.Namespace, arguments: list[str]) -> int:
+    from bioattn.sweep import runner
+
+    spec = _sweep_spec(args)
+    _check_run_options(scale=spec.scale, n_trials=spec.n_trials)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise BioattnError(f"--workers {workers}: expected a number of workers >= 1")
+    if spec.model is None:  # the protocol's own model file, named so the sweep file is explicit
+        import dataclasses
+
+        from bioattn.protocols.registry import get_protocol
+
+        spec = dataclasses.replace(spec, model=get_protocol(spec.protocol).default_model)
+    the_plan = runner.plan(spec)
+    _check_output_writable(args.out)
+    points = len(the_plan.tasks)
+    if not args.quiet:
+        print(
+            f"sweep {spec.protocol}: {points} points in {len(the_plan.groups)} structure "
+            f"group(s), {workers} worker(s){' on Dask' if args.scheduler else ''} -> {args.out}",
+            flush=True,
+        )
+    outcome = runner.execute(
+        the_plan, args.out, workers=workers, scheduler=args.scheduler,
+        progress=not args.quiet, force=args.force,
+    )  # fmt: skip
+    ran = sum(1 for r in outcome.records if r.get("ran"))
+    print(
+        f"{ran} point(s) computed, {outcome.skipped} already done; merged into "
+        f"{args.out / 'sweep.nc'} and {args.out / 'summary.csv'} ({outcome.wall_s:.0f} s)"
+    )
     return 0
 
 

@@ -157,9 +157,11 @@ class Engine:
         self.target = target
         self._root = Path(directory) if directory is not None else None
         self._handle: _Handle | None = None
-        #: Builds and runs so far (the sweep's records and the benchmarks read them).
+        #: Builds and runs so far, and every run's timings (the sweep's records and the
+        #: benchmarks read them).
         self.builds = 0
         self.runs = 0
+        self.history: list[dict] = []
 
     @property
     def standalone(self) -> bool:
@@ -186,6 +188,19 @@ class Engine:
 
         ``record``: optional recordings of the circuit (e.g. ``{"topdown"}`` for two_area).
         """
+        out = self._simulate(model, schedule, seed, scale, record, progress)
+        self.history.append(dict(out.timings))
+        return out
+
+    def _simulate(
+        self,
+        model: Model,
+        schedule: Schedule,
+        seed: int,
+        scale: float,
+        record: frozenset[str] | set[str],
+        progress: bool,
+    ) -> SimulationOutput:
         if not (np.isfinite(scale) and scale > 0):
             raise BioattnError(f"scale {scale!r}: expected a positive number")
         if not 0 <= int(seed) <= 2**32 - 1:
