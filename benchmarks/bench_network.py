@@ -5,7 +5,7 @@ the same schedule (settle 20 %, PFC cue at 180° 25 %, stimulus at 180°, contra
 of ``--duration``), each in its own fresh standalone directory and its own subprocess, so the two
 builds cannot interfere:
 
-(a) ``bioattn``: :func:`bioattn.simulate.simulate`;
+(a) ``bioattn``: :meth:`bioattn.engine.Engine.simulate` (every parameter a run-time value);
 (b) ``bare``: the same network written directly with Brian2 calls below (same equations, the same
     Fourier-mode coupling — mode NeuronGroups with summed-variable Synapses forward and back —,
     the same ``poisson()`` afferents in ``run_regularly``, the same TimedArray drives, the same
@@ -124,34 +124,29 @@ def _all_to_all_count(objects) -> int:
 
 
 def run_bioattn(model, schedule, seed: int, scale: float, directory: Path) -> dict:
-    import bioattn.simulate as bsim
+    import dataclasses
+
+    from bioattn.circuits import registry
+    from bioattn.engine import Engine
 
     record: dict = {}
     _instrument_binary_run(record)
-    original_build = bsim.build_circuit
+    circuit = registry.get_circuit(model.circuit)
 
     def counting_build(*args, **kwargs):  # only counts synapses; the circuit is unchanged
-        circuit = original_build(*args, **kwargs)
-        record["n_synapses"] = _all_to_all_count(circuit.objects)
-        record["n_synapse_objects"] = sum(type(o).__name__ == "Synapses" for o in circuit.objects)
-        return circuit
+        built = circuit.build(*args, **kwargs)
+        record["n_synapses"] = _all_to_all_count(built.objects)
+        record["n_synapse_objects"] = sum(type(o).__name__ == "Synapses" for o in built.objects)
+        return built
 
-    bsim.build_circuit = counting_build
+    registry.CIRCUITS[model.circuit] = dataclasses.replace(circuit, build=counting_build)
     t0 = time.perf_counter()
-    out = bsim.simulate(
-        model,
-        schedule,
-        seed=seed,
-        target="cpp_standalone",
-        scale=scale,
-        standalone_dir=directory,
-        progress=False,
-    )
+    out = Engine("cpp_standalone", directory).simulate(model, schedule, seed=seed, scale=scale)
     total = time.perf_counter() - t0
     return {
         **record,
         "total_s": total,
-        "setup_s": out.timings["setup_s"],
+        "setup_s": out.timings["build_s"],
         "device_run_s": out.timings["device_run_s"],
         "n_exc": [out.n_sensory, out.n_pfc],
         "spikes": [int(out.sensory_i.size), int(out.pfc_i.size)],
@@ -196,11 +191,33 @@ ds_gaba/dt = -s_gaba / tau_gaba : 1
 """
 
 
+class _BrianModel:
+    """The model's sections with every quantity as a Brian2 quantity (the bare script's view)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __getitem__(self, section):
+        import dataclasses
+        from types import SimpleNamespace
+
+        from bioattn.units import Quantity
+
+        obj = self.model[section]
+        return SimpleNamespace(**{
+            f.name: getattr(obj, f.name).to_brian2()
+            if isinstance(getattr(obj, f.name), Quantity) else getattr(obj, f.name)
+            for f in dataclasses.fields(obj)
+        })  # fmt: skip
+
+
 def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
     """The two-area circuit with plain Brian2 objects. Returns (objects, monitors)."""
     import brian2 as b2
 
     from bioattn.circuits.ring import fourier_coefficients, mode_basis
+
+    model = _BrianModel(model)
 
     sim, syn = model["simulation"], model["synapses"]
     dt, sched_dt, tol = sim.dt, sim.schedule_dt, sim.kernel_tolerance

@@ -16,10 +16,11 @@ import argparse
 import time
 
 import numpy as np
-from bioattn.simulate import simulate
 
 from bioattn import config
+from bioattn.engine import simulate
 from bioattn.protocols import visual_search
+from bioattn.protocols.registry import RunOptions
 from bioattn.schedule import Schedule
 
 
@@ -63,10 +64,7 @@ def main() -> None:
     if args.no_protocol:
         return
     start = time.perf_counter()
-    result = visual_search.PROTOCOL.run(
-        multi, seeds=None, n_trials=None, scale=1.0, target="cpp_standalone", progress=False,
-        standalone_dir=None,
-    )  # fmt: skip
+    result = visual_search.PROTOCOL.run(multi, RunOptions())
     wall = time.perf_counter() - start
     n_trials = result.dataset.sizes["trial"]
     biological = float(result.dataset.attrs["biological_s"])

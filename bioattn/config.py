@@ -595,13 +595,15 @@ def resolve_model_path(model: str | Path | None, relative_to: Path | None = None
     return path
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path, what: str = "model file") -> dict:
+    """A TOML file's data; a one-line error naming the ``what`` at ``path`` if it is malformed
+    or unreadable."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise BioattnError(f"{path}: malformed TOML ({exc})") from None
+        raise BioattnError(f"{what} {path}: malformed TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BioattnError(f"{path}: cannot read the model file ({exc})") from None
+        raise BioattnError(f"{what} {path}: cannot read it ({exc})") from None
 
 
 def _resolve_extends(data: dict, path: Path, chain: tuple[Path, ...] = ()) -> dict:
@@ -615,7 +617,7 @@ def _resolve_extends(data: dict, path: Path, chain: tuple[Path, ...] = ()) -> di
     base_path = resolve_model_path(base_name, relative_to=path.parent)
     if base_path.resolve() in chain or base_path.resolve() == path.resolve():
         raise BioattnError(f"{path}: [meta] extends {base_name!r} in a cycle")
-    base = _resolve_extends(_read_toml(base_path), base_path, (*chain, path.resolve()))
+    base = _resolve_extends(read_toml(base_path), base_path, (*chain, path.resolve()))
     circuit_sections = CIRCUITS[_circuit_of(meta)]
     merged: dict[str, Any] = {
         name: dict(table)
@@ -639,7 +641,7 @@ def _resolve_extends(data: dict, path: Path, chain: tuple[Path, ...] = ()) -> di
 def load_model(model: str | Path | None = None, overrides: Iterable[str] = ()) -> Model:
     """Read, validate and override a model file (a path or the name of a shipped model)."""
     path = resolve_model_path(model)
-    parsed = parse_model(_resolve_extends(_read_toml(path), path), str(path))
+    parsed = parse_model(_resolve_extends(read_toml(path), path), str(path))
     overrides = list(overrides)
     return parsed.with_overrides(overrides) if overrides else parsed
 

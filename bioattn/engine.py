@@ -10,8 +10,10 @@ An :class:`Engine` runs a model's circuit on a schedule with a Brian2 code-gener
   (``device.run(run_args=...)``, Brian2's "multiple full simulation runs"; the seed through the
   ``BIOATTN_SEED`` environment variable read by code inserted where Brian2 would seed), so a new
   value costs one binary start instead of a build.  Projects live in a directory this process
-  holds alone (:func:`standalone_directory`), one sub-directory per structure, so returning to
-  a structure built before recompiles nothing.
+  holds alone (:func:`standalone_directory`), one sub-directory per circuit: Brian2 rewrites
+  only the generated files whose code changed, so another structure of the same circuit
+  recompiles only those (an incremental build).  Brian2's runtime device is active again after
+  every run.
 - ``numpy`` and ``cython`` run in-process (runtime mode); the network is rebuilt for every run
   and the bound values are assigned before it.
 
@@ -21,7 +23,6 @@ run or for an earlier one (tested).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import sys
@@ -234,8 +235,10 @@ class Engine:
     ) -> None:
         global _device_owner
         t0 = time.perf_counter()
-        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:16]
-        directory = self.root / digest
+        # One project per circuit: Brian2 rewrites only the files whose code changed and make
+        # recompiles only those, so another structure of the same circuit (another schedule
+        # length, say) costs an incremental compile, not a full one.
+        directory = self.root / model.circuit
         if _device_owner is not None:
             _device_owner._handle = None
         _device_owner = self
@@ -271,6 +274,7 @@ class Engine:
     ) -> SimulationOutput:
         handle = self._handle
         assert handle is not None and handle.directory is not None
+        b2.set_device("cpp_standalone", directory=str(handle.directory), build_on_run=False)
         device = b2.get_device()
         t0 = time.perf_counter()
         run_args = handle.built.bindings.run_args(model, schedule)
@@ -293,6 +297,9 @@ class Engine:
         t2 = time.perf_counter()
         out = SimulationOutput(seed=seed, target=self.target, **handle.built.collect(model))
         t3 = time.perf_counter()
+        # Leave Brian2 as a user expects it: the runtime device active (the built network stays
+        # in the standalone device, re-activated by the next run).
+        b2.set_device("runtime")
         self.runs += 1
         loop = _standalone_loop_time(handle.directory)
         build_s = handle.build_s if built_now else 0.0

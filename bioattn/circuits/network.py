@@ -37,8 +37,8 @@ from bioattn.schedule import Schedule
 
 _LFP = "lfp_post = abs(I_ampa_pre) + abs(I_nmda_pre) + abs(I_gaba_pre) : amp (summed)"
 
-#: The sections of a two-area model file, in file order.
-SECTIONS: dict[str, type] = {
+#: The sections every circuit with the PFC query shares (written once, in models/ardid2007.toml).
+PFC_SECTIONS: dict[str, type] = {
     "simulation": config.SimulationParams,
     "cells.excitatory": config.CellParams,
     "cells.inhibitory": config.CellParams,
@@ -48,6 +48,10 @@ SECTIONS: dict[str, type] = {
     "stimulus": config.StimulusParams,
     "cue": config.DriveParams,
     "erase": config.EraseParams,
+}
+#: The sections of a two-area model file, in file order.
+SECTIONS: dict[str, type] = {
+    **PFC_SECTIONS,
     "sensory": config.AreaParams,
     "bottomup": config.ProjectionParams,
 }

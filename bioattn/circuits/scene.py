@@ -74,6 +74,7 @@ from bioattn.circuits.area import (
 from bioattn.circuits.bindings import Bindings
 from bioattn.circuits.network import (
     ERASE_CONSTANT,
+    PFC_SECTIONS,
     add_erase,
     projection_kernel,
     schedule_inputs,
@@ -88,15 +89,7 @@ from bioattn.schedule import Schedule
 
 #: The sections of a multi-item model file, in file order.
 SECTIONS: dict[str, type] = {
-    "simulation": config.SimulationParams,
-    "cells.excitatory": config.CellParams,
-    "cells.inhibitory": config.CellParams,
-    "synapses": config.SynapseParams,
-    "pfc": config.AreaParams,
-    "topdown": config.ProjectionParams,
-    "stimulus": config.StimulusParams,
-    "cue": config.DriveParams,
-    "erase": config.EraseParams,
+    **PFC_SECTIONS,
     "scene": config.SceneParams,
     "columns": config.AreaParams,
     "readout": config.AreaParams,

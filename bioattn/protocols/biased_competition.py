@@ -98,7 +98,10 @@ def analyse(rates: np.ndarray) -> dict[str, float]:
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
-    """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
+    """Run biased competition: P alone, N alone and the pair × attention away / to P / to N ×
+    ``n_trials`` per seed; returns the readout's responses, ``pair_shift_attend_pref`` and
+    ``pair_shift_attend_nonpref`` and the figure.  ``options``: seeds, trials, scale, target,
+    progress (:class:`RunOptions`)."""
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
     outputs = common.run_seeds(model, r.schedule, r.settings)

@@ -41,6 +41,10 @@ class ContrastResponseParams:
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
+    """Run the contrast-response protocol: every contrast of ``contrasts`` × cue (none / at θ_A)
+    × ``n_trials`` per seed, interleaved in one schedule; returns rates per contrast, the
+    Naka–Rushton fits with and without attention (c50, R_max, their ratios) and the figure.
+    ``options``: seeds, trials, scale, target, progress (:class:`RunOptions`)."""
     p: ContrastResponseParams = common.protocol_params(model, NAME)
     seeds, n_trials = common.trial_counts(p, options)
     contrasts = np.asarray(p.contrasts, dtype=float)

@@ -114,6 +114,11 @@ def analyse(
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
+    """Run the feature-attention protocol: ``n_directions`` stimulus directions × cue (none / at
+    θ_A) × ``n_trials`` per seed in one schedule; returns tuning curves with and without the
+    PFC cue, ``gain_pref``, ``width_ratio``, the feature-similarity gain, Fano factors, noise
+    correlations, gamma power and the figure (module docstring).  ``options``: seeds, trials,
+    scale, target, progress (:class:`RunOptions`)."""
     p: FeatureAttentionParams = common.protocol_params(model, NAME)
     seeds, n_trials = common.trial_counts(p, options)
     resolution = float(model["simulation"].schedule_dt)

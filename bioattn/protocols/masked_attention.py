@@ -89,6 +89,10 @@ def causal_violations(full, truncated, onset: float) -> int:
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
+    """Run the masked-attention protocol: items shown one after another, then the first trial
+    again per cut-off c with the later items removed (same seed: a new schedule length, so a
+    build each); returns ``causal_violations``, the influence of each item by lag and the
+    figure.  ``options``: seeds, trials, scale, target, progress (:class:`RunOptions`)."""
     p: MaskedAttentionParams = common.protocol_params(model, NAME)
     seeds, n_trials = common.trial_counts(p, options)
     n_loc = model["scene"].n_locations

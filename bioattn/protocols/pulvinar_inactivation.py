@@ -66,7 +66,11 @@ def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
-    """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
+    """Run pulvinar inactivation: attend in / out × ``n_trials`` per seed, intact and with
+    ``inactivation_g`` on every relay cell (the same build: only a run-time value changes);
+    returns the attention modulation indices, evoked rates and pulvinar rates of both states
+    and the figure.  ``options``: seeds, trials, scale, target, progress
+    (:class:`RunOptions`)."""
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window, stim = r.p, r.seeds, r.n_loc, r.trials, r.window, r.windows
     settings, progress = r.settings, r.settings.progress

@@ -71,7 +71,10 @@ def column_weights(
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
-    """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
+    """Run self-attention: the same trials without and with lateral column ↔ column AMPA (two
+    structures: the lateral projection is built only when switched on); returns each column's
+    template weights on the other items, the mixing they show and the figure.  ``options``:
+    seeds, trials, scale, target, progress (:class:`RunOptions`)."""
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_trials, n_loc, trials = r.p, r.seeds, r.n_trials, r.n_loc, r.trials
     window, windows, progress = r.window, r.windows, r.settings.progress

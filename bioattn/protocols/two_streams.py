@@ -68,7 +68,10 @@ def design(p: TwoStreamsParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
-    """Run the protocol (options: seeds, n_trials, scale, target, progress, standalone_dir)."""
+    """Run two streams: spatial cue (A / B / none) × feature cue (A / B / none) × ``n_trials``
+    per seed; returns how far each stream moves the readout towards its item, the
+    ground-truth charge shares and the figure.  ``options``: seeds, trials, scale, target,
+    progress (:class:`RunOptions`)."""
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
     outputs = common.run_seeds(model, r.schedule, r.settings)

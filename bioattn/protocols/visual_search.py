@@ -108,6 +108,11 @@ def analyse(
 
 def _run(name: str):
     def run(model: Model, options: RunOptions) -> ProtocolResult:
+        """Run feature-guided visual search: set sizes × cue strengths × contrasts ×
+        ``n_trials`` per seed; returns every trial's labels and per-location activity and charge
+        (the data set of ``bioattn fit``), the target's charge share, PPC and gate contrasts and
+        the figure.  ``options``: seeds, trials, scale, target, progress
+        (:class:`RunOptions`)."""
         r = sc.prepare(model, name, design, options)
         p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
         schedule = r.schedule

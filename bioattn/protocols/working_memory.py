@@ -38,6 +38,10 @@ class WorkingMemoryParams:
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
+    """Run the working-memory protocol: ``n_trials`` cue → delay → erase trials per seed; returns
+    the PFC bump's amplitude and centre through every delay, ``bump_persistence_s``, the drift
+    and the figure.  ``options``: seeds, trials, scale, target, progress
+    (:class:`RunOptions`)."""
     p: WorkingMemoryParams = common.protocol_params(model, NAME)
     seeds, n_trials = common.trial_counts(p, options)
     schedule = Schedule(float(model["simulation"].schedule_dt))

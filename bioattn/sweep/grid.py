@@ -12,7 +12,7 @@ Values are kept as numbers in the written unit; :attr:`Axis.texts` gives each as
 ``--set`` override (``"0.5 nS"``, ``"3"``).  :func:`expand` turns the axes into grid points (last
 axis fastest); :func:`validate` checks every value against a model before anything runs.
 
-Nothing here imports Brian2: :func:`validate` imports :mod:`bioattn.config` only when called.
+Nothing here imports Brian2 (:mod:`bioattn.config`, which validation uses, does not either).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import json
 import math
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bioattn import config
 from bioattn.errors import BioattnError
 
 if TYPE_CHECKING:
@@ -311,7 +311,6 @@ def validate(
     with the axis' spec); a parameter that changes the network's structure is refused unless
     ``allow_structural``; a parameter both swept and fixed (``--set``) is refused.
     """
-    from bioattn import config
 
     fixed_names = {name.strip() for name in fixed}
     for axis in axes:
@@ -408,16 +407,7 @@ def load_sweep_file(path: str | os.PathLike) -> SweepSpec:
     path = Path(path)
     if not path.is_file():
         raise BioattnError(f"sweep file {path} not found; expected a TOML sweep file")
-    return parse_sweep_data(_read_toml(path, "sweep file"), path)
-
-
-def _read_toml(path: Path, what: str) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise BioattnError(f"{what} {path}: malformed TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BioattnError(f"{what} {path} cannot be read ({exc})") from None
+    return parse_sweep_data(config.read_toml(path, "sweep file"), path)
 
 
 def parse_sweep_data(

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bioattn import results
+from bioattn import config, results
 from bioattn.errors import BioattnError
 from bioattn.sweep import grid
 
@@ -154,7 +154,7 @@ class PointStore:
         path = self.definition_path
         if not path.is_file():
             return None
-        data = grid._read_toml(path, "sweep definition")
+        data = config.read_toml(path, "sweep definition")
         return grid.parse_sweep_data(data, path, require_grid=False)
 
     def prepare(self, spec: grid.SweepSpec, *, force: bool = False) -> None:
@@ -363,7 +363,7 @@ class PointStore:
                     # Points appear by renaming a complete directory: one without point.json
                     # was not made by a sweep (or half deleted by hand); it would block the point.
                     if _is_id(name) and path.is_dir() and not self.done(name):
-                        _remove(path)
+                        results._remove_path(path)
                         removed.append(path)
                     continue
                 if _TMP_MARK not in name:
@@ -371,7 +371,7 @@ class PointStore:
                 point, _, token = name[1:].partition(_TMP_MARK)
                 if _is_id(point) and _is_id(token) and self._attempt_alive(point, token):
                     continue
-                _remove(path)
+                results._remove_path(path)
                 removed.append(path)
         # Temporary files of atomic writes live for milliseconds: older ones are leftovers.
         leftovers = [*self.out.glob(f".*{_TMP_MARK}*")]  # sweep.toml, sweep.nc, summary.csv
@@ -381,17 +381,9 @@ class PointStore:
         for path in leftovers:
             with contextlib.suppress(OSError):
                 if now - path.lstat().st_mtime > _TMP_FILE_MAX_AGE_S:
-                    _remove(path)
+                    results._remove_path(path)
                     removed.append(path)
         return removed
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 def _is_id(text: str) -> bool:
