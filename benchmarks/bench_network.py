@@ -407,7 +407,7 @@ def run_bare(model, schedule, seed: int, scale: float, directory: Path) -> dict:
     t0 = time.perf_counter()
     b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
     b2.start_scope()
-    b2.defaultclock.dt = model["simulation"].dt
+    b2.defaultclock.dt = model["simulation"].dt.to_brian2()
     b2.seed(seed)
     objects, monitors = build_bare(model, arrays, scale)
     net = b2.Network(objects)

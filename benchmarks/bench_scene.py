@@ -40,7 +40,7 @@ def _schedule(n_locations: int, duration: float) -> Schedule:
 
 def per_second(model: config.Model, duration: float, repeats: int) -> list[float]:
     """Compiled-binary run time per simulated second, ``repeats`` times (first run compiles)."""
-    n_loc = model["scene"].n_locations if model.circuit == "multi_item" else 1
+    n_loc = model["scene"].n_locations if "scene" in model.sections else 1
     out = []
     for k in range(repeats):
         result = simulate(model, _schedule(n_loc, duration), seed=k + 1, progress=False)

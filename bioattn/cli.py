@@ -295,8 +295,6 @@ def _command_run(args: argparse.Namespace, arguments: list[str]) -> int:
 
 def _sweep_spec(args: argparse.Namespace):
     """The sweep from the command line or from --file (options given override the file's)."""
-    import dataclasses
-
     from bioattn.sweep import grid
 
     if args.file is not None:
@@ -344,8 +342,6 @@ def _command_sweep(args: argparse.Namespace, arguments: list[str]) -> int:
     if workers < 1:
         raise BioattnError(f"--workers {workers}: expected a number of workers >= 1")
     if spec.model is None:  # the protocol's own model file, named so the sweep file is explicit
-        import dataclasses
-
         from bioattn.protocols.registry import get_protocol
 
         spec = dataclasses.replace(spec, model=get_protocol(spec.protocol).default_model)

@@ -70,13 +70,17 @@ def reruns(tmp_path_factory):
     assert structure_key(model, _schedule(model), SCALE) == structure_key(
         changed, _schedule(changed, 2.0), SCALE
     )
-    reused = Engine("cpp_standalone", tmp_path_factory.mktemp("reused"))
+    root = tmp_path_factory.mktemp("engine")
+    reused = Engine("cpp_standalone", root)
     first = reused.simulate(model, _schedule(model), seed=3, scale=SCALE)
     again = reused.simulate(model, _schedule(model), seed=3, scale=SCALE)
     other_seed = reused.simulate(model, _schedule(model), seed=4, scale=SCALE)
     rerun = reused.simulate(changed, _schedule(changed, 2.0), seed=4, scale=SCALE)
-    fresh = Engine("cpp_standalone", tmp_path_factory.mktemp("fresh"))
+    # A fresh build of the last configuration: a new engine constructs, generates and builds
+    # the network again (in the same project directory, so make has nothing to recompile).
+    fresh = Engine("cpp_standalone", root)
     direct = fresh.simulate(changed, _schedule(changed, 2.0), seed=4, scale=SCALE)
+    assert fresh.builds == 1 and direct.timings["built"]
     return {
         "engine": reused,
         "first": first,

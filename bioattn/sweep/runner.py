@@ -192,6 +192,8 @@ def execute(
     """Run every pending point of ``the_plan`` into ``out`` and merge (module docstring)."""
     if workers < 1:
         raise BioattnError(f"--workers {workers}: expected a number of workers >= 1")
+    if scheduler is not None:
+        _require_dask()
     out = Path(out)
     points = store.PointStore(out)
     points.prepare(the_plan.spec, force=force)
@@ -292,6 +294,15 @@ def dask_setup(worker: Any) -> None:
     _worker_init()
 
 
+def _require_dask() -> None:
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise BioattnError(
+            "--scheduler needs Dask; expected it installed: pip install 'bioattn[distributed]'"
+        ) from None
+
+
 def _run_dask(
     tasks: list[Task],
     out: str,
@@ -300,12 +311,9 @@ def _run_dask(
     scheduler: str,
     collect: Callable[[dict], None],
 ) -> None:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise BioattnError(
-            "--scheduler needs Dask; expected it installed: pip install 'bioattn[distributed]'"
-        ) from None
+    _require_dask()
+    from dask.distributed import Client, LocalCluster, as_completed
+
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(
