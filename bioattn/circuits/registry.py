@@ -111,16 +111,19 @@ def check_settings(model: config.Model, scale: float) -> None:
             )
 
 
-def structural_parameters(model: config.Model) -> tuple:
-    """``(name, value)`` of every structural circuit parameter (:func:`config.is_structural`)."""
+def structural_parameters(model: config.Model, protocols: bool = False) -> tuple:
+    """``(name, value)`` of every structural circuit parameter (:func:`config.is_structural`);
+    with ``protocols`` also those of the protocol sections (durations, counts and lists, which
+    set the schedule's length)."""
     out = []
     for section, obj in model.sections.items():
-        if section.startswith("protocol."):
+        if section.startswith("protocol.") and not protocols:
             continue
         for fld in dataclasses.fields(obj):
             name = f"{section}.{fld.name}"
             if config.is_structural(model, name):
-                out.append((name, float(getattr(obj, fld.name))))
+                value = getattr(obj, fld.name)
+                out.append((name, value if isinstance(value, tuple) else float(value)))
     return tuple(out)
 
 

@@ -45,10 +45,11 @@ PRELOAD_MODULE = __name__
 
 @dataclass(frozen=True)
 class Task:
-    """One point to compute: its identity, grid position, resolved model text and seed."""
+    """One point to compute: its identity, grid point, resolved model text and seed."""
 
     point_id: str
     position: int  # index into the plan's points
+    point: grid.GridPoint
     config_toml: str
     seed: int
     group: str  # structure group (same group = same compiled network)
@@ -91,22 +92,15 @@ def plan(spec: grid.SweepSpec) -> Plan:
         pid = store.point_id(
             protocol.name, text, point.seed, spec.n_trials, spec.scale, spec.target
         )
+        # Protocol durations and counts too: they set the schedule's length (the engine's key).
         structure = (
-            [p for p in _all_structural(model)],
-            structural_parameters(model),
+            structural_parameters(model, protocols=True),
             circuit.structure(model, None, spec.scale),
         )
         group = hashlib.sha256(repr(structure).encode()).hexdigest()[:12]
         groups[group] = groups.get(group, 0) + 1
-        tasks.append(Task(pid, position, text, point.seed, group))
+        tasks.append(Task(pid, position, point, text, point.seed, group))
     return Plan(spec, base, points, tasks, groups)
-
-
-def _all_structural(model: config.Model) -> list[tuple[str, str]]:
-    """Structural protocol parameters (durations, counts: the schedule's length) as text."""
-    rows = config.parameter_rows(model)
-    return [(name, text) for name, text, _, _ in rows
-            if name.startswith("protocol.") and config.is_structural(model, name)]  # fmt: skip
 
 
 def run_point(out: str, spec_text: str, task: Task) -> dict:
@@ -135,8 +129,7 @@ def run_point(out: str, spec_text: str, task: Task) -> dict:
     simulations = engine.history[runs_before:]
     _close_figures(run.figures)
     wall = time.perf_counter() - start
-    point = grid_point(spec, task.position)
-    record = store.point_record(point, pid=os.getpid(), builds=engine.builds - builds_before)
+    record = store.point_record(task.point, pid=os.getpid(), builds=engine.builds - builds_before)
     points.write(
         task.point_id, token, record, dataset=run.dataset, config_toml=run.config_toml,
         provenance=run.provenance, summary=run.summary,
@@ -150,10 +143,6 @@ def run_point(out: str, spec_text: str, task: Task) -> dict:
         "pid": os.getpid(),
         "simulations": simulations,
     }
-
-
-def grid_point(spec: grid.SweepSpec, position: int) -> grid.GridPoint:
-    return spec.points()[position]
 
 
 def _close_figures(figures: dict) -> None:
