@@ -40,6 +40,7 @@ import brian2 as b2
 import numpy as np
 from brian2.devices.device import all_devices
 
+from bioattn import compile
 from bioattn.circuits.neurons import initialize
 from bioattn.circuits.registry import BuiltCircuit, get_circuit, structure_key
 from bioattn.config import Model
@@ -246,8 +247,11 @@ class Engine:
         b2.set_device("runtime")
         all_devices["cpp_standalone"].reinit()
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
-        # Brian2's default "make -j" starts one compiler per file at once; bound it by the cores.
-        b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
+        # Brian2's default "make -j" starts one compiler per file at once; bound it by the cores,
+        # and build with bioattn's makefile (precompiled header; bioattn.compile).
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = compile.make_args(
+            os.cpu_count() or 1
+        )
         if "<cstdlib>" not in b2.prefs.codegen.cpp.headers:
             b2.prefs.codegen.cpp.headers = [*b2.prefs.codegen.cpp.headers, "<cstdlib>"]
         device = b2.get_device()
@@ -263,6 +267,8 @@ class Engine:
             report_period=_REPORT_PERIOD_S * b2.second,
             namespace={},
         )
+        compile.canonical_clock_order(device)
+        compile.write_build_files(directory)
         if progress:
             sys.stderr.write(f"  building the {model.circuit} network in {directory}\n")
         device.build(directory=str(directory), compile=True, run=False, with_output=False)

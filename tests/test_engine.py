@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,6 +83,7 @@ def reruns(tmp_path_factory):
     direct = fresh.simulate(changed, _schedule(changed, 2.0), seed=4, scale=SCALE)
     assert fresh.builds == 1 and direct.timings["built"]
     return {
+        "root": root,
         "engine": reused,
         "first": first,
         "again": again,
@@ -110,6 +112,63 @@ def test_same_seed_same_spikes_and_a_new_seed_or_new_values_change_them(reruns):
     assert not np.array_equal(a.t("sensory")[:200], b.t("sensory")[:200])
     # Same seed 4, new values: the network's response changes.
     assert b.t("pfc").size != c.t("pfc").size or not np.array_equal(b.t("pfc"), c.t("pfc"))
+
+
+_REUSE_SCRIPT = """
+import sys
+import numpy as np
+from bioattn import config
+from bioattn.engine import Engine
+sys.path.insert(0, sys.argv[2])
+from test_engine import SCALE, _schedule
+model = config.load_model()
+out = Engine("cpp_standalone", sys.argv[1]).simulate(model, _schedule(model), seed=3, scale=SCALE)
+np.savez(sys.argv[3], t=out.t("sensory"), i=out.i("sensory"))
+"""
+
+
+def test_a_new_process_reuses_the_build_without_compiling_anything(reruns, tmp_path):
+    """main.cpp is the same text in every process (bioattn.compile.canonical_clock_order), so a
+    sweep worker that starts on a built project compiles nothing, and gets the same spikes."""
+    project = reruns["root"] / "two_area"
+    objects = sorted(project.glob("*.o")) + sorted(project.glob("code_objects/*.o"))
+    watched = [project / "main", project / "make.deps", *objects]
+    before = {path: path.stat().st_mtime_ns for path in watched}
+    main_text = (project / "main.cpp").read_text()
+    saved = tmp_path / "spikes.npz"
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _REUSE_SCRIPT,
+            str(reruns["root"]),
+            str(Path(__file__).parent),
+            str(saved),
+        ],
+        check=True,
+    )
+    assert len(objects) > 50
+    assert {path: path.stat().st_mtime_ns for path in watched} == before
+    assert (project / "main.cpp").read_text() == main_text
+    spikes = np.load(saved)
+    np.testing.assert_array_equal(spikes["t"], reruns["first"].t("sensory"))
+    np.testing.assert_array_equal(spikes["i"], reruns["first"].i("sensory"))
+
+
+@pytest.mark.slow
+def test_bioattn_makefile_builds_the_binary_of_brian2s_own(reruns, tmp_path, monkeypatch):
+    """The precompiled header and objects.cpp at -O1 (bioattn.compile) change the build time,
+    not the simulation: Brian2's own makefile gives the same spikes and traces."""
+    from bioattn import compile as build_rules
+
+    monkeypatch.setattr(build_rules, "make_args", lambda jobs: [f"-j{jobs}"])
+    monkeypatch.setattr(build_rules, "write_build_files", lambda directory: None)
+    model = config.load_model()
+    plain = Engine("cpp_standalone", tmp_path).simulate(
+        model, _schedule(model), seed=3, scale=SCALE
+    )
+    assert not (tmp_path / "two_area" / build_rules.PCH).exists()
+    _assert_same_output(plain, reruns["first"])
 
 
 def test_a_structural_change_builds_again(tmp_path):
