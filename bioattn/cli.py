@@ -341,6 +341,8 @@ def _command_sweep(args: argparse.Namespace, arguments: list[str]) -> int:
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise BioattnError(f"--workers {workers}: expected a number of workers >= 1")
+    # The pool's fork server imports Brian2 while this process plans the sweep.
+    runner.start_workers(workers, args.scheduler)
     if spec.model is None:  # the protocol's own model file, named so the sweep file is explicit
         from bioattn.protocols.registry import get_protocol
 

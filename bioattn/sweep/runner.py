@@ -14,12 +14,13 @@ sweep skips them (a point whose worker died is simply not done and runs again). 
 points are merged into ``sweep.nc`` (grid axes as dimensions) and ``summary.csv``.
 
 Executors: ``local`` — :class:`concurrent.futures.ProcessPoolExecutor` with ``workers``
-processes (1: in this process); ``dask`` — ``scheduler="local"`` starts a
-``dask.distributed.LocalCluster`` with one single-threaded worker process per worker, an
-address connects to a running scheduler (e.g. a ``dask-jobqueue`` SLURM cluster).  Brian2 is
-imported in every Dask worker's main thread by a worker plugin (importing it in a task thread
-fails on its signal handler).  Both executors call the same :func:`run_point`, so they give
-bit-identical points.
+processes (1: in this process), forked from a fork server that imported Brian2 once
+(:func:`start_workers`; spawn where there is no fork server); ``dask`` —
+``scheduler="local"`` starts a ``dask.distributed.LocalCluster`` with one single-threaded
+worker process per worker, an address connects to a running scheduler (e.g. a
+``dask-jobqueue`` SLURM cluster).  Brian2 is imported in every Dask worker's main thread by a
+worker plugin (importing it in a task thread fails on its signal handler).  Both executors
+call the same :func:`run_point`, so they give bit-identical points.
 """
 
 from __future__ import annotations
@@ -239,14 +240,39 @@ def _worker_init() -> None:
     import bioattn.plugins  # noqa: F401
 
 
+#: What the pool's fork server imports once, so that its workers start with it imported.
+_FORKSERVER_PRELOAD = ["brian2", "bioattn.plugins"]
+
+
+def _pool_context() -> Any:
+    """The process pool's start method: a fork server where the platform has one (workers are
+    forked from a clean process that imported Brian2 and bioattn once: no import per worker),
+    else spawn.  Neither forks the caller, whose threads and Brian2 state stay its own."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_FORKSERVER_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def start_workers(workers: int, scheduler: str | None = None) -> None:
+    """Start the local pool's fork server now, so that it imports Brian2 while the caller
+    plans the sweep (the CLI calls this first; :func:`execute` works without it)."""
+    if workers > 1 and scheduler is None:
+        context = _pool_context()
+        if context.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+
+
 def _run_pool(
     tasks: list[Task], out: str, spec_text: str, workers: int, collect: Callable[[dict], None]
 ) -> None:
     """Each worker process keeps its engine: consecutive tasks of a group reuse its build."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_worker_init) as pool:
         remaining = list(tasks)
         running = set()
         try:
