@@ -184,6 +184,16 @@ def _sweep(out: Path, cache: Path, extra: list[str]) -> float:
     return wall
 
 
+def _point_wall(out: Path) -> float:
+    """Mean wall time of a sweep's points (their attempt records, bioattn/sweep/store.py)."""
+    walls = [
+        json.loads(path.read_text())["wall_s"]
+        for path in (out / "attempts").glob("*/*.json")
+        if not path.name.startswith(".")
+    ]
+    return _mean(walls)
+
+
 def part_bc(work: Path, dask: bool) -> None:
     cache = work / "cache_bc"
     # Warm-up: both workers' project directories compiled for this structure (not timed).
@@ -193,9 +203,15 @@ def part_bc(work: Path, dask: bool) -> None:
                    capture_output=True)  # fmt: skip
     one = _sweep(work / "b1", cache, ["--workers", "1"])
     two = _sweep(work / "b2", cache, ["--workers", "2"])
+    point_one, point_two = _point_wall(work / "b1"), _point_wall(work / "b2")
     print("B. 8-point working-memory sweep at its defaults (full size, 5.7 s biological/point)")
     print(
         f"   1 worker {one:.0f} s, 2 workers {two:.0f} s: speed-up {one / two:.2f}x (goal >= 1.8x)"
+    )
+    print(
+        f"   wall time per point (simulation + analysis): {point_one:.1f} s alone, "
+        f"{point_two:.1f} s beside the other worker ({point_two / point_one:.2f}x): two workers "
+        f"can be at most {2 * point_one / point_two:.2f}x faster on this machine"
     )
     if dask:
         local = _sweep(work / "c", cache, ["--workers", "2", "--scheduler", "local"])

@@ -442,7 +442,7 @@ def standalone_directory(base: str | Path | None = None) -> Path:
     """A cpp_standalone project directory that this process holds exclusively.
 
     Brian2 rewrites only the generated files whose content changed and ``make`` recompiles only
-    those, so reusing a directory for the same network skips most of the ~20 s compile.  The
+    those, so reusing a directory for the same network skips the compile (≈ 10 s).  The
     directories are numbered slots under ``base`` (default: ``$BIOATTN_CACHE_DIR``, else
     ``~/.cache/bioattn/standalone``), each guarded by an advisory lock (``fcntl.flock``) held
     until the process exits: concurrent processes take different slots, as Brian2 requires.
