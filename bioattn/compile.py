@@ -32,6 +32,7 @@ cost of every worker of a sweep.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,6 @@ def canonical_clock_order(device: Any) -> None:
         for variable in ("t", "timestep"):
             name = device.get_array_name(clock.variables[variable], access_data=False)
             clock_arrays[name] = clock.name
-    queue = device.main_queue
 
     def clock_of(entry: tuple) -> str | None:
         kind, args = entry
@@ -109,13 +109,11 @@ def canonical_clock_order(device: Any) -> None:
             return clock_arrays[args[0]]
         return None
 
-    start = 0
-    while start < len(queue):
-        if clock_of(queue[start]) is None:
-            start += 1
-            continue
-        stop = start
-        while stop < len(queue) and clock_of(queue[stop]) is not None:
-            stop += 1
-        queue[start:stop] = sorted(queue[start:stop], key=clock_of)  # stable: t, timestep
-        start = stop
+    # Runs of clock assignments sorted (stably: t before timestep), everything else in place.
+    device.main_queue[:] = [
+        entry
+        for is_clock, run in itertools.groupby(
+            device.main_queue, key=lambda e: clock_of(e) is not None
+        )
+        for entry in (sorted(run, key=clock_of) if is_clock else run)
+    ]

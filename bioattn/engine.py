@@ -40,7 +40,7 @@ import brian2 as b2
 import numpy as np
 from brian2.devices.device import all_devices
 
-from bioattn import compile
+from bioattn import compile as build_rules
 from bioattn.circuits.neurons import initialize
 from bioattn.circuits.registry import BuiltCircuit, get_circuit, structure_key
 from bioattn.config import Model
@@ -249,7 +249,7 @@ class Engine:
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
         # Brian2's default "make -j" starts one compiler per file at once; bound it by the cores,
         # and build with bioattn's makefile (precompiled header; bioattn.compile).
-        b2.prefs.devices.cpp_standalone.extra_make_args_unix = compile.make_args(
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = build_rules.make_args(
             os.cpu_count() or 1
         )
         if "<cstdlib>" not in b2.prefs.codegen.cpp.headers:
@@ -267,8 +267,8 @@ class Engine:
             report_period=_REPORT_PERIOD_S * b2.second,
             namespace={},
         )
-        compile.canonical_clock_order(device)
-        compile.write_build_files(directory)
+        build_rules.canonical_clock_order(device)
+        build_rules.write_build_files(directory)
         if progress:
             sys.stderr.write(f"  building the {model.circuit} network in {directory}\n")
         device.build(directory=str(directory), compile=True, run=False, with_output=False)

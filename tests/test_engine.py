@@ -157,8 +157,9 @@ def test_a_new_process_reuses_the_build_without_compiling_anything(reruns, tmp_p
 
 @pytest.mark.slow
 def test_bioattn_makefile_builds_the_binary_of_brian2s_own(reruns, tmp_path, monkeypatch):
-    """The precompiled header and objects.cpp at -O1 (bioattn.compile) change the build time,
-    not the simulation: Brian2's own makefile gives the same spikes and traces."""
+    """The precompiled header, per-file dependencies and objects.cpp at -O0 (bioattn.compile)
+    change the build time, not the simulation: Brian2's own makefile gives the same spikes and
+    traces."""
     from bioattn import compile as build_rules
 
     monkeypatch.setattr(build_rules, "make_args", lambda jobs: [f"-j{jobs}"])
