@@ -268,6 +268,7 @@ class Engine:
             namespace={},
         )
         build_rules.canonical_clock_order(device)
+        build_rules.report_once_per_step(device)
         build_rules.write_build_files(directory)
         if progress:
             sys.stderr.write(f"  building the {model.circuit} network in {directory}\n")

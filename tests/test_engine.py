@@ -155,6 +155,22 @@ def test_a_new_process_reuses_the_build_without_compiling_anything(reruns, tmp_p
     np.testing.assert_array_equal(spikes["i"], reruns["first"].i("sensory"))
 
 
+def test_the_loop_reads_the_clock_once_per_step_and_still_reports_progress(reruns, capfd):
+    """bioattn.compile.report_once_per_step: Brian2's per-code-object std::clock() check (800,000
+    system calls per simulated second at full size) is asked once per step; the progress report
+    still reaches stderr and the spikes are those of the run without it."""
+    network_cpp = (reruns["root"] / "two_area" / "network.cpp").read_text()
+    loop = network_cpp[network_cpp.index("for(size_t i=0; i<objects.size(); i++)") :]
+    loop = loop[: loop.index("->tick();")]
+    assert loop.count("std::clock()") == 1
+    assert "if (report_func && i == 0)" in loop
+    model = config.load_model()
+    out = reruns["engine"].simulate(model, _schedule(model), seed=3, scale=SCALE, progress=True)
+    assert "simulated 100 %" in capfd.readouterr().err
+    np.testing.assert_array_equal(out.t("sensory"), reruns["first"].t("sensory"))
+    np.testing.assert_array_equal(out.i("sensory"), reruns["first"].i("sensory"))
+
+
 @pytest.mark.slow
 def test_bioattn_makefile_builds_the_binary_of_brian2s_own(reruns, tmp_path, monkeypatch):
     """The precompiled header, per-file dependencies and objects.cpp at -O0 (bioattn.compile)
