@@ -189,6 +189,7 @@ nu_drive : Hz
 theta : 1 (constant)
 g_ext_unit : siemens (shared, constant)
 nu_bg : Hz (shared, constant)
+shared_gain : 1
 """
 BARE_E_GATING = """
 ds_ampa/dt = -s_ampa / tau_ampa : 1
@@ -345,7 +346,7 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
 
     timed = {k: b2.TimedArray(v, dt=sched_dt, name=k) for k, v in arrays.items()}
     drive_eq = (
-        "nu_drive = {g}(t) * (nu_untuned + nu_tuned * exp(kappa * (cos(theta - {a}(t)) - 1)))"
+        "nu_drive = {g}(t) * (nu_untuned + nu_tuned * exp(kappa * (cos(theta - {a}(t)) - 1))){gain}"
     )
     for name, drive, gain, angle in (
         ("sensory", model["stimulus"], "stim_gain", "stim_angle"),
@@ -365,9 +366,31 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
                     "kappa": drive.kappa,
                 }
             )
+            gain_factor = " * shared_gain" if name == "sensory" else ""
             group.run_regularly(
-                drive_eq.format(g=g_name, a=a_name), dt=sched_dt, name=f"{group.name}_drive"
+                drive_eq.format(g=g_name, a=a_name, gain=gain_factor),
+                dt=sched_dt,
+                name=f"{group.name}_drive",
             )
+    # The slow shared gain of the sensory stimulus drive (one Ornstein-Uhlenbeck process).
+    shared = model["shared_gain"]
+    ou = b2.NeuronGroup(
+        1,
+        "dzeta/dt = -zeta / tau_shared + sqrt(2 / tau_shared) * xi : 1\n"
+        "gain = clip(1 + sigma_shared * zeta, 0, inf) : 1",
+        method="euler",
+        namespace={"tau_shared": shared.tau, "sigma_shared": shared.sigma},
+        name="sensory_shared_gain",
+        dt=sched_dt,
+    )
+    objects.append(ou)
+    for group in (areas["sensory"]["exc"], areas["sensory"]["inh"]):
+        write = b2.Synapses(
+            ou, group, "shared_gain_post = gain_pre : 1 (summed)",
+            name=f"{group.name}_shared_gain", dt=sched_dt,
+        )  # fmt: skip
+        write.connect(i=0, j=np.arange(len(group)))
+        objects.append(write)
     pfc_e = areas["pfc"]["exc"]
     pfc_e.namespace.update({"erase_signal": timed["erase"], "g_erase": model["erase"].g_inh})
     pfc_e.run_regularly("g_inh_ext = g_erase * erase_signal(t)", dt=sched_dt, name="pfc_erase")
@@ -389,11 +412,12 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
             objects.append(s)
 
     sens_e = areas["sensory"]["exc"]
-    lfp = b2.NeuronGroup(1, "lfp : amp", name="sensory_lfp")
+    lfp = b2.NeuronGroup(1, "lfp_ampa : amp\nlfp_gaba : amp", name="sensory_lfp")
     lfp_syn = b2.Synapses(
         sens_e,
         lfp,
-        "lfp_post = abs(I_ampa_pre) + abs(I_nmda_pre) + abs(I_gaba_pre) : amp (summed)",
+        "lfp_ampa_post = abs((g_ext_pre + g_ampa_rec_pre) * (v_pre - E_exc)) : amp (summed)\n"
+        "lfp_gaba_post = abs(g_gaba_rec_pre * (v_pre - E_inh)) : amp (summed)",
         namespace=dict(sens_e.namespace),
         name="sensory_lfp_sum",
     )
@@ -401,7 +425,9 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
     monitors = {
         "sensory_spikes": b2.SpikeMonitor(sens_e, name="sensory_spikes"),
         "pfc_spikes": b2.SpikeMonitor(pfc_e, name="pfc_spikes"),
-        "lfp": b2.StateMonitor(lfp, "lfp", record=0, dt=sim.record_dt, name="lfp_monitor"),
+        "lfp": b2.StateMonitor(
+            lfp, ["lfp_ampa", "lfp_gaba"], record=0, dt=sim.record_dt, name="lfp_monitor"
+        ),
     }
     objects += [lfp, lfp_syn, *monitors.values()]
     return objects, monitors
@@ -428,7 +454,15 @@ def run_bare(model, schedule, seed: int, scale: float, directory: Path) -> dict:
     counted = int(sum(len(s) for s in synapses))  # read back from the standalone run
     if counted != _all_to_all_count(objects):
         raise RuntimeError(f"synapse count {counted} != all-to-all {_all_to_all_count(objects)}")
-    lfp = np.asarray(monitors["lfp"].lfp[0] / b2.amp)
+    from bioattn.circuits.network import lfp_proxy  # the analysis of the recording only
+
+    lfp_mon = monitors["lfp"]
+    lfp = lfp_proxy(
+        np.asarray(lfp_mon.t / b2.second),
+        np.asarray(lfp_mon.lfp_ampa[0] / b2.amp),
+        np.asarray(lfp_mon.lfp_gaba[0] / b2.amp),
+        model,
+    )
     sens, pfc = monitors["sensory_spikes"], monitors["pfc_spikes"]
     digest = _spike_digest(
         np.asarray(sens.i[:], dtype=np.int64),

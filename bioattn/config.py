@@ -84,6 +84,24 @@ class SimulationParams:
 
 
 @dataclass(frozen=True)
+class SharedGainParams:
+    """Slow shared gain of the sensory stimulus drive (bioattn.circuits.variability):
+    gain = max(0, 1 + σ ξ), ξ an Ornstein–Uhlenbeck process of unit variance and time τ."""
+
+    tau: Quantity = param("ms", positive=True)
+    sigma: float = param("float")
+
+
+@dataclass(frozen=True)
+class LFPParams:
+    """The LFP proxy of Mazzoni et al. 2015 (reference weighted sum of the local synaptic
+    currents onto pyramidal cells): LFP(t) = Σ|I_AMPA(t − τ)| − α Σ|I_GABA(t)|."""
+
+    ampa_delay: Quantity = param("ms")
+    gaba_weight: float = param("float")
+
+
+@dataclass(frozen=True)
 class CellParams:
     C_m: Quantity = param("nF", positive=True)
     g_L: Quantity = param("nS", positive=True)
@@ -192,6 +210,16 @@ class PoolInputParams:
     target block), per synapse onto E and I cells of the target."""
 
     g_ampa_e: Quantity = param("nS")
+    g_ampa_i: Quantity = param("nS")
+
+
+@dataclass(frozen=True)
+class FeedbackParams:
+    """Direct cortical attention feedback (LIP / FEF → V4): each PPC pool onto the sensory
+    column at its own location, untuned; AMPA and NMDA onto E, AMPA onto I, per synapse."""
+
+    g_ampa_e: Quantity = param("nS")
+    g_nmda_e: Quantity = param("nS")
     g_ampa_i: Quantity = param("nS")
 
 

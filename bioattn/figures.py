@@ -16,8 +16,9 @@ CUE_COLOURS = {"uncued": "0.4", "cued": "tab:red"}
 
 
 def feature_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
-    """Tuning curves of cells preferring the attended direction, cued vs not; FSG curve; LFP."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    """Tuning curves of cells preferring the attended direction, cued vs not; FSG curve; LFP;
+    noise correlations against the pair's preference difference."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
     directions = ds["direction"].values
     fine = np.linspace(0, 360, 361)
     for cue in ds["cue"].values:
@@ -53,9 +54,27 @@ def feature_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
         xlabel="frequency (Hz)",
         ylabel="LFP-proxy PSD (A²/Hz)",
         xlim=(0, 150),
-        title="LFP proxy (stimulus epoch)",
+        title="LFP proxy (stimulus epoch)\nspike–LFP γ coherence "
+        f"{summary['spike_lfp_coherence_attended']:.3f} cued, "
+        f"{summary['spike_lfp_coherence_unattended']:.3f} uncued",
     )
     axes[2].legend(frameon=False)
+    axes[3].axhline(0, color="0.7", lw=0.8)
+    for cue in ds["cue"].values:
+        axes[3].plot(
+            ds["preference_difference"].values,
+            ds["noise_corr_by_similarity"].sel(cue=cue).values,
+            "o-",
+            color=CUE_COLOURS[cue],
+            label=cue,
+        )
+    n_samples = ds.sizes["trial"] * ds.sizes["seed"]
+    axes[3].set(
+        xlabel="|preferred₁ − preferred₂| (deg)",
+        ylabel="noise correlation r_sc",
+        title=f"shared variability ({n_samples} trials per direction)",
+    )
+    axes[3].legend(frameon=False)
     fig.tight_layout()
     return fig
 

@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import integrate, optimize
-from scipy.signal import welch
+from scipy.signal import csd, welch
 
 from bioattn.errors import BioattnError
 
@@ -41,6 +41,7 @@ __all__ = [
     "population_rate",
     "power_spectrum",
     "band_power",
+    "spike_field_coherence",
     "naka_rushton",
     "fit_naka_rushton",
     "von_mises_tuning",
@@ -490,6 +491,65 @@ def band_power(freqs: np.ndarray, psd: np.ndarray, low: float, high: float) -> n
             "need >= 2 (use a wider band or a longer nperseg)"
         )
     return np.asarray(integrate.trapezoid(density[..., in_band], frequencies[in_band], axis=-1))
+
+
+def spike_field_coherence(
+    spikes: np.ndarray, lfp: np.ndarray, fs: float, nperseg: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Spike–field coherence over trials: the coherence of a binned spike train and the LFP
+    recorded with it, spectra averaged over trials (and Welch segments) before the ratio.
+
+    .. math::
+
+        C(f) = \frac{|\langle S_{xy}(f) \rangle|^2}
+        {\langle S_{xx}(f) \rangle \langle S_{yy}(f) \rangle}
+
+    with :math:`S_{xy}` the cross-spectral density of spikes :math:`x` and LFP :math:`y`
+    (:func:`scipy.signal.csd`, :func:`scipy.signal.welch`: Hann windows, half overlap, mean
+    removed) and ⟨·⟩ the mean over trials, so that C measures the phase consistency of spikes
+    to the field across trials (Fries et al. 2001, *Science* 291:1560, V4 gamma coherence rises
+    with attention).  0 ≤ C ≤ 1.
+
+    Parameters
+    ----------
+    spikes, lfp : np.ndarray
+        Shape (n_trials, n_samples): spike counts per bin (e.g. of a group of cells) and the
+        LFP at the same ``fs``.
+    fs : float
+        Sampling rate in Hz.
+    nperseg : int or None
+        Samples per Welch segment (default as in :func:`power_spectrum`).
+
+    Returns
+    -------
+    freqs : np.ndarray
+        Frequencies in Hz.
+    coherence : np.ndarray
+        C(f), NaN where either spectrum is zero (no spikes).
+    """
+    x, y = np.asarray(spikes, dtype=float), np.asarray(lfp, dtype=float)
+    if x.ndim != 2 or x.shape != y.shape or x.shape[1] < 2:
+        raise BioattnError(
+            f"spikes and lfp must have the same shape (n_trials, n_samples >= 2), got {x.shape} "
+            f"and {y.shape}"
+        )
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise BioattnError("spikes and lfp must contain only finite values, got NaN or inf")
+    fs = _check_positive("fs", fs)
+    n_samples = x.shape[1]
+    if nperseg is None:
+        nperseg = max(2 * n_samples // 9, min(n_samples, 16))
+    elif not 2 <= int(nperseg) <= n_samples:
+        raise BioattnError(f"nperseg must lie in [2, n_samples={n_samples}], got {nperseg}")
+    kw = {"fs": fs, "nperseg": int(nperseg), "detrend": "constant", "axis": -1}
+    freqs, sxy = csd(x, y, **kw)
+    _, sxx = welch(x, **kw)
+    _, syy = welch(y, **kw)
+    cross, px, py = sxy.mean(axis=0), sxx.mean(axis=0), syy.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coherence = np.abs(cross) ** 2 / (px * py)
+    coherence[(px <= 0) | (py <= 0)] = np.nan
+    return freqs, coherence
 
 
 # --------------------------------------------------------------------------------------------

@@ -146,3 +146,61 @@ def test_numpy_target_is_reproducible_too():
     assert runs[0].sensory_t.size > 50
     np.testing.assert_array_equal(runs[0].sensory_t, runs[1].sensory_t)
     np.testing.assert_array_equal(runs[0].pfc_i, runs[1].pfc_i)
+
+
+# ------------------------------------------------------------------------------------------
+# LFP proxy (Mazzoni et al. 2015): local currents only
+# ------------------------------------------------------------------------------------------
+
+
+def _built(circuit_name: str, model_name: str | None = None, scale: float = 0.1):
+    """The circuit's Brian2 objects by name, built on the runtime device (nothing is run)."""
+    from brian2 import prefs, set_device, start_scope
+
+    from bioattn.circuits import registry
+
+    set_device("runtime")
+    prefs.codegen.target = "numpy"  # connecting needs no compiled code objects
+    start_scope()
+    model = load_model(model_name) if model_name else load_model()
+    n_loc = model["scene"].n_locations if "scene" in model.sections else 0
+    schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
+    schedule.add_trial({}, [("settle", 0.05, {})])
+    built = registry.get_circuit(model.circuit).build(model, schedule, scale)
+    return model, {obj.name: obj for obj in built.objects}
+
+
+def _summed_identifiers(synapses) -> dict[str, set[str]]:
+    from brian2.utils.stringtools import get_identifiers
+
+    return {
+        name.removesuffix("_post"): get_identifiers(str(updater.expression))
+        for name, updater in synapses.summed_updaters.items()
+    }
+
+
+def test_lfp_proxy_sums_only_local_currents_onto_sensory_pyramidal_cells():
+    """AMPA: afferent + recurrent (no top-down g_ampa_lr); GABA_A: recurrent (no erase / other
+    extra inhibition); summed over the sensory pyramidal cells."""
+    _, objects = _built("two_area")
+    lfp = objects["sensory_lfp_sum"]
+    assert lfp.source.name == "sensory_E"
+    names = _summed_identifiers(lfp)
+    assert {"g_ext_pre", "g_ampa_rec_pre", "v_pre"} <= names["lfp_ampa"]
+    assert "g_gaba_rec_pre" in names["lfp_gaba"]
+    every = names["lfp_ampa"] | names["lfp_gaba"]
+    assert not every & {"g_ampa_lr_pre", "g_inh_ext_pre", "I_ampa_pre", "I_nmda_pre", "I_gaba_pre"}
+
+
+def test_lfp_proxy_delays_ampa_and_weights_gaba():
+    """RWS = Σ|I_AMPA|(t − 6 ms) − 1.65 Σ|I_GABA|(t) on known sums (1 ms samples)."""
+    from bioattn.circuits.network import lfp_proxy
+
+    model = load_model()
+    t = np.arange(40) * 1e-3
+    ampa = (t >= 0.010).astype(float)
+    gaba = np.full(t.size, 2.0)
+    out = lfp_proxy(t, ampa, gaba, model)
+    assert out.shape == t.shape
+    np.testing.assert_allclose(out[t < 0.0155], -3.3)
+    np.testing.assert_allclose(out[t > 0.0155], 1.0 - 3.3)

@@ -188,7 +188,9 @@ def test_biased_competition_metrics_follow_their_definition():
     rates = np.zeros((3, 3, 4))
     rates[0, 0], rates[1, 0], rates[2, 0] = 60.0, 10.0, 30.0  # P, N, pair with attention away
     rates[2, 1], rates[2, 2] = 50.0, 15.0  # pair, attend P / attend N
+    rates[0, 1] = 72.0  # P alone, attended
     out = biased_competition.analyse(rates)
+    assert out["single_gain_attended"] == pytest.approx(1.2)
     assert out["pair_shift_attend_pref"] == pytest.approx(20 / 30)
     assert out["pair_shift_attend_nonpref"] == pytest.approx(15 / 20)
     assert out["pair_between"] == 1.0
@@ -355,3 +357,27 @@ def test_two_streams_scene_is_symmetric_between_a_and_b(model):
     mid = (p.angle_a + p.angle_b) / 2
     mirrored = np.sort((2 * mid - angles) % (2 * np.pi))
     np.testing.assert_allclose(mirrored, np.sort(angles % (2 * np.pi)), atol=1e-9)
+
+
+def test_direct_feedback_joins_each_ppc_pool_to_the_column_at_its_own_location(model):
+    """[feedback]: pool b → column b only (E: AMPA + NMDA; I: AMPA), beside the pulvinar."""
+    from brian2 import prefs, set_device
+
+    from bioattn.circuits import registry
+
+    set_device("runtime")
+    prefs.codegen.target = "numpy"  # connecting needs no compiled code objects
+    start_scope()
+    n_loc = model["scene"].n_locations
+    schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
+    schedule.add_trial({}, [("settle", 0.05, {})])
+    built = registry.get_circuit("multi_item").build(model, schedule, 0.1)
+    objects = {obj.name: obj for obj in built.objects}
+    for pop, receptors in (("e", {"g_ampa_fb", "g_nmda_fb"}), ("i", {"g_ampa_fb"})):
+        syn = objects[f"feedback_{pop}"]
+        assert syn.source.name.startswith("ppc_E")
+        assert {name.removesuffix("_post") for name in syn.summed_updaters} == receptors
+        size = len(syn.target) // n_loc
+        pool, cell = np.asarray(syn.i[:]), np.asarray(syn.j[:])
+        assert np.array_equal(pool, cell // size)  # one bank row (mode 0) per pool
+        assert np.bincount(cell, minlength=len(syn.target)).tolist() == [1] * len(syn.target)

@@ -431,3 +431,26 @@ def test_bump_persistence_rejects_bad_input():
         stats.bump_persistence(np.arange(5.0), np.ones(4), 1.0, 0.5)
     with pytest.raises(ValueError, match="t_cue_off"):
         stats.bump_persistence(np.arange(5.0), np.ones(5), 10.0, 0.5)
+
+
+def test_spike_field_coherence_is_high_for_phase_locked_spikes_and_near_zero_otherwise():
+    """60 trials of a 50 Hz field with a random phase per trial: spikes locked to the field
+    cohere with it in the band, spikes of a constant rate do not (C ≈ 1/n_trials)."""
+    rng = np.random.default_rng(0)
+    fs, n = 1000.0, 400
+    t = np.arange(n) / fs
+    phase = rng.uniform(0, 2 * np.pi, (60, 1))
+    field = np.sin(2 * np.pi * 50 * t + phase) + rng.normal(0, 1, (60, n))
+    locked = rng.poisson(0.02 * (1 + np.sin(2 * np.pi * 50 * t + phase)))
+    unlocked = rng.poisson(0.02, (60, n))
+    freqs, c_locked = stats.spike_field_coherence(locked, field, fs, nperseg=128)
+    _, c_unlocked = stats.spike_field_coherence(unlocked, field, fs, nperseg=128)
+    band = (freqs >= 40) & (freqs <= 60)
+    assert c_locked[band].mean() > 0.1
+    assert c_unlocked[band].mean() < 0.02
+    assert np.all((c_locked >= 0) & (c_locked <= 1 + 1e-12))
+
+
+def test_spike_field_coherence_rejects_mismatched_shapes():
+    with pytest.raises(BioattnError, match="same shape"):
+        stats.spike_field_coherence(np.zeros((3, 10)), np.zeros((3, 11)), 1000.0)

@@ -105,6 +105,7 @@ def build_area(
     gaba: tuple[str, ...] = DEFAULT_GABA,
     bank_extra: str = "",
     extra: str = "",
+    nmda: tuple[str, ...] = (),
 ) -> RingArea:
     """Build one ring area of model section ``section`` (without its drive; see
     :func:`add_drive`).
@@ -112,7 +113,7 @@ def build_area(
     ``extra_harmonics``: Fourier modes the excitatory bank must hold for long-range readouts.
     ``n_blocks`` independent copies (cortical columns at different locations) share the groups:
     block b's cells are b·n .. (b+1)·n − 1 with ``loc`` = b; every connection stays inside its
-    block.  ``ampa`` / ``gaba``: the cells' long-range input conductances (see
+    block.  ``ampa`` / ``gaba`` / ``nmda``: the cells' long-range input conductances (see
     :func:`~bioattn.circuits.neurons.make_population`).  ``bank_extra``: further variables of
     the excitatory mode bank (see :class:`~bioattn.circuits.ring.ModeBank`); ``extra``: further
     equations of both populations.
@@ -122,7 +123,7 @@ def build_area(
     # Per-synapse conductances are given at the file's sizes; keep total input per cell fixed.
     e_factor, i_factor = area.n_exc / n_e, area.n_inh / n_i
     exc, inh = _populations(name, n_e * n_blocks, n_i * n_blocks, bindings, ampa, gaba, extra,
-                            model)  # fmt: skip
+                            model, nmda)  # fmt: skip
     for group, n in ((exc, n_e), (inh, n_i)):
         group.theta = np.tile(preferred_angles(n), n_blocks)
         group.loc = np.repeat(np.arange(n_blocks), n)
@@ -190,11 +191,12 @@ def _populations(
     gaba: tuple,
     extra: str,
     model: Model,
+    nmda: tuple[str, ...] = (),
 ) -> tuple[NeuronGroup, NeuronGroup]:
     dt = model["simulation"].dt.to_brian2()
     extra = f"{_DRIVE_CONSTANTS}\n{extra}"
-    exc = make_population(n_exc, True, bindings, f"{name}_E", dt, ampa, gaba, extra)
-    inh = make_population(n_inh, False, bindings, f"{name}_I", dt, ampa, gaba, extra)
+    exc = make_population(n_exc, True, bindings, f"{name}_E", dt, ampa, gaba, extra, nmda=nmda)
+    inh = make_population(n_inh, False, bindings, f"{name}_I", dt, ampa, gaba, extra, nmda=nmda)
     return exc, inh
 
 

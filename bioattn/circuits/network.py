@@ -11,9 +11,18 @@
 - Bottom-up sensory → PFC E cells, AMPA, σ ≈ 36°.
 
 Long-range projections reuse the source ring's Fourier mode bank (bioattn.circuits.ring), so the
-whole circuit costs O(N·K) per step.  An LFP proxy — the sum of the absolute synaptic currents
-onto the sensory pyramidal cells (Mazzoni et al. 2015) — is computed every step as a summed
-variable and recorded at ``simulation.record_dt``.
+whole circuit costs O(N·K) per step.
+
+LFP proxy (Mazzoni et al. 2015, the reference weighted sum of *local* currents onto the sensory
+pyramidal cells, ``[lfp]``):
+
+    LFP(t) = Σ_i |I_AMPA,i(t − τ)| − α Σ_i |I_GABA,i(t)|,   τ = 6 ms, α = 1.65,
+
+with I_AMPA the afferent (background and stimulus) plus recurrent AMPA current and I_GABA the
+recurrent GABA_A current; the long-range top-down AMPA current is left out, so a rhythm
+imported from PFC cannot pass for local gamma.  The two sums are summed variables computed
+every step and recorded at ``simulation.record_dt``; the delay and weight are applied when the
+recording is read (``traces["lfp"]``; the sums are ``lfp_ampa`` and ``lfp_gaba``).
 
 This module is the ``two_area`` circuit (``[meta] circuit = "two_area"``, models/ardid2007.toml):
 it declares its sections, its builder and its structure and registers them.
@@ -32,10 +41,17 @@ from bioattn.circuits.area import RingArea, add_drive, build_area, recurrent_ker
 from bioattn.circuits.bindings import Bindings, timed_array
 from bioattn.circuits.registry import BuiltCircuit, Circuit, register
 from bioattn.circuits.ring import Kernel, connect_readout
+from bioattn.circuits.variability import DECLARATION as SHARED_GAIN
+from bioattn.circuits.variability import VARIABLE as SHARED_GAIN_VARIABLE
+from bioattn.circuits.variability import add_shared_gain
 from bioattn.config import Model, StimulusParams
 from bioattn.schedule import Schedule
 
-_LFP = "lfp_post = abs(I_ampa_pre) + abs(I_nmda_pre) + abs(I_gaba_pre) : amp (summed)"
+#: The local currents of the LFP proxy, summed over the sensory pyramidal cells.
+_LFP = (
+    "lfp_ampa_post = abs((g_ext_pre + g_ampa_rec_pre) * (v_pre - E_exc_pre)) : amp (summed)\n"
+    "lfp_gaba_post = abs(g_gaba_rec_pre * (v_pre - E_inh_pre)) : amp (summed)"
+)
 
 #: The sections every circuit with the PFC query shares (written once, in models/ardid2007.toml).
 PFC_SECTIONS: dict[str, type] = {
@@ -45,6 +61,7 @@ PFC_SECTIONS: dict[str, type] = {
     "synapses": config.SynapseParams,
     "pfc": config.AreaParams,
     "topdown": config.ProjectionParams,
+    "shared_gain": config.SharedGainParams,
     "stimulus": config.StimulusParams,
     "cue": config.DriveParams,
     "erase": config.EraseParams,
@@ -54,6 +71,7 @@ SECTIONS: dict[str, type] = {
     **PFC_SECTIONS,
     "sensory": config.AreaParams,
     "bottomup": config.ProjectionParams,
+    "lfp": config.LFPParams,
 }
 #: PFC pyramidal cells' erase conductance (bound to ``erase.g_inh``).
 ERASE_CONSTANT = "g_erase : siemens (shared, constant)"
@@ -107,19 +125,37 @@ class AttentionCircuit:
     monitors: dict[str, Any]
     objects: list[Any]
 
-    def collect(self, model: Model | None = None) -> dict[str, Any]:
+    def collect(self, model: Model) -> dict[str, Any]:
         """Recorded data as arrays: spikes (t s, i) and sizes per area, and traces."""
         from brian2 import amp, second, siemens
 
         mons = self.monitors
         spikes, sizes = spike_arrays(mons, ("sensory", "pfc"))
-        traces = {"lfp": (np.asarray(mons["lfp"].t / second), np.asarray(mons["lfp"].lfp[0] / amp))}
+        t = np.asarray(mons["lfp"].t / second)
+        ampa = np.asarray(mons["lfp"].lfp_ampa[0] / amp)
+        gaba = np.asarray(mons["lfp"].lfp_gaba[0] / amp)
+        traces = {
+            "lfp": (t, lfp_proxy(t, ampa, gaba, model)),
+            "lfp_ampa": (t, ampa),
+            "lfp_gaba": (t, gaba),
+        }
         if "topdown" in mons:
             traces["topdown"] = (
                 np.asarray(mons["topdown"].t / second),
                 np.asarray(mons["topdown"].g_ampa_lr / siemens).T,
             )
         return {"spikes": spikes, "sizes": sizes, "traces": traces}
+
+
+def lfp_proxy(t: np.ndarray, ampa: np.ndarray, gaba: np.ndarray, model: Model) -> np.ndarray:
+    """Mazzoni et al. 2015's RWS from the two recorded sums (module docstring): the AMPA sum
+    τ earlier (the first τ of the recording repeat its first sample) minus α × the GABA sum."""
+    p = model["lfp"]
+    if t.size < 2:
+        return ampa - p.gaba_weight * gaba
+    lag = min(int(round(float(p.ampa_delay) / float(t[1] - t[0]))), ampa.size)
+    delayed = np.concatenate([np.repeat(ampa[:1], lag), ampa[: ampa.size - lag]])
+    return delayed - p.gaba_weight * gaba
 
 
 def spike_arrays(monitors: dict[str, Any], areas: tuple[str, ...]) -> tuple[dict, dict]:
@@ -169,7 +205,10 @@ def build_circuit(
     bindings = Bindings()
     td_harmonics = projection_kernel("topdown").harmonics(model)
     bu_harmonics = projection_kernel("bottomup").harmonics(model)
-    sensory = build_area("sensory", "sensory", model, bindings, scale, extra_harmonics=bu_harmonics)
+    sensory = build_area(
+        "sensory", "sensory", model, bindings, scale, extra_harmonics=bu_harmonics,
+        extra=SHARED_GAIN,
+    )  # fmt: skip
     pfc = build_area(
         "pfc", "pfc", model, bindings, scale, extra_harmonics=td_harmonics, extra=ERASE_CONSTANT
     )
@@ -178,21 +217,24 @@ def build_circuit(
         ("stim_gain", "stim_angle", "cue_gain", "cue_angle", "erase"), contrast="stim_gain",
     )  # fmt: skip
     add_drive(sensory, "stimulus", inputs["stim_gain"], inputs["stim_angle"], bindings,
-              schedule_dt)  # fmt: skip
+              schedule_dt, modulation=SHARED_GAIN_VARIABLE)  # fmt: skip
+    shared = add_shared_gain("sensory", [sensory.exc, sensory.inh], 1, bindings, schedule_dt)
     add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
     add_erase(pfc, inputs["erase"], bindings, schedule_dt)
 
     topdown = _projection(pfc, sensory, "topdown", model, bindings)
     bottomup = _projection(sensory, pfc, "bottomup", model, bindings)
 
-    lfp_group = NeuronGroup(1, "lfp : amp", name="sensory_lfp")
+    lfp_group = NeuronGroup(1, "lfp_ampa : amp\nlfp_gaba : amp", name="sensory_lfp")
     lfp_syn = Synapses(sensory.exc, lfp_group, _LFP, name="sensory_lfp_sum")
     lfp_syn.connect()
     record_dt = sim.record_dt.to_brian2()
     monitors = {
         "sensory_spikes": SpikeMonitor(sensory.exc, name="sensory_spikes"),
         "pfc_spikes": SpikeMonitor(pfc.exc, name="pfc_spikes"),
-        "lfp": StateMonitor(lfp_group, "lfp", record=0, dt=record_dt, name="lfp_monitor"),
+        "lfp": StateMonitor(
+            lfp_group, ["lfp_ampa", "lfp_gaba"], record=0, dt=record_dt, name="lfp_monitor"
+        ),
     }
     if "topdown" in record:
         monitors["topdown"] = StateMonitor(
@@ -203,6 +245,7 @@ def build_circuit(
         *pfc.objects,
         *topdown.values(),
         *bottomup.values(),
+        *shared,
         lfp_group,
         lfp_syn,
         *monitors.values(),

@@ -4,7 +4,8 @@ Membrane (Brunel & Wang 2001; Wang 2002; Compte et al. 2000):
 
     C_m dV/dt = −g_L (V − E_L) − I_AMPA − I_NMDA − I_GABA
     I_AMPA = (g_ext + g_ampa_rec + Σ g_ampa,long-range)(V − E_exc)
-    I_NMDA = g_nmda_rec (V − E_exc) / (1 + [Mg²⁺]/3.57 mM · exp(−0.062 V/mV))  (Jahr & Stevens)
+    I_NMDA = (g_nmda_rec + Σ g_nmda,long-range)(V − E_exc) / (1 + [Mg²⁺]/3.57 mM · exp(−0.062 V/mV))
+                                                                              (Jahr & Stevens)
     I_GABA = (g_gaba_rec + Σ g_gaba,extra)(V − E_inh)
 
 Presynaptic gating variables live in the presynaptic cell (they are the same for all its
@@ -34,7 +35,7 @@ from bioattn.circuits.bindings import Bindings
 _MEMBRANE = """
 dv/dt = (-g_L * (v - E_L) - I_ampa - I_nmda - I_gaba) / C_m : volt (unless refractory)
 I_ampa = (g_ext + g_ampa_rec + {ampa}) * (v - E_exc) : amp
-I_nmda = g_nmda_rec * (v - E_exc) / (1 + mg / mg_scale * exp(-mg_slope * v)) : amp
+I_nmda = ({nmda}) * (v - E_exc) / (1 + mg / mg_scale * exp(-mg_slope * v)) : amp
 I_gaba = (g_gaba_rec + {gaba}) * (v - E_inh) : amp
 dg_ext/dt = -g_ext / tau_ampa : siemens
 g_ampa_rec : siemens
@@ -100,6 +101,7 @@ def make_population(
     gaba: tuple[str, ...] = DEFAULT_GABA,
     extra: str = "",
     extra_reset: str = "",
+    nmda: tuple[str, ...] = (),
 ) -> NeuronGroup:
     """``n`` conductance-based LIF cells (pyramidal if ``excitatory``, else interneurons).
 
@@ -108,15 +110,17 @@ def make_population(
     ``[cells.inhibitory]`` and the synapse constants to ``[synapses]``.  Initial voltages are
     drawn by :func:`initialize` once the run-time values are in place.
 
-    ``ampa`` and ``gaba`` name the cell's further input conductances (each written by one
-    projection: Brian2 lets one summed variable target a state variable); they add to I_AMPA and
-    I_GABA.  ``loc`` is the cell's block (location / channel) in block-structured groups.
-    ``extra`` / ``extra_reset``: further equations and spike-triggered statements.
+    ``ampa``, ``gaba`` and ``nmda`` name the cell's further input conductances (each written by
+    one projection: Brian2 lets one summed variable target a state variable); they add to
+    I_AMPA, I_GABA and (under the same Mg²⁺ block) I_NMDA.  ``loc`` is the cell's block
+    (location / channel) in block-structured groups.  ``extra`` / ``extra_reset``: further
+    equations and spike-triggered statements.
     """
     equations = _MEMBRANE.format(
         ampa=" + ".join(ampa),
         gaba=" + ".join(gaba),
-        inputs="\n".join(f"{g} : siemens" for g in (*ampa, *gaba)),
+        nmda=" + ".join(("g_nmda_rec", *nmda)),
+        inputs="\n".join(f"{g} : siemens" for g in (*ampa, *gaba, *nmda)),
     )
     gating = _EXCITATORY_GATING if excitatory else _INHIBITORY_GATING
     on_spike = "s_ampa += 1\nx += 1" if excitatory else "s_gaba += 1"

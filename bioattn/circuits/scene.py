@@ -17,6 +17,13 @@ Areas (all conductance-based LIF, :mod:`bioattn.circuits.neurons`):
   activity (untuned: salience and the feature match the column already carries) and, when the
   location is cued, a spatial signal (FEF / dlPFC).  The pools compete through the shared
   interneurons, so the map encodes *relative* priority.
+- **Direct cortical feedback** — pool b projects straight back onto column b (AMPA and NMDA onto
+  its pyramidal cells, AMPA onto its interneurons; ``[feedback]``), the route by which frontal
+  and parietal areas reach V4 beside the pulvinar (FEF → V4: Moore & Armstrong 2003, Anderson
+  et al. 2011; LIP → V4: Ninomiya et al. 2012).  Feedback is NMDA-rich (Self et al. 2012).
+  A cued pool fires more, so its column is excited more: a location-specific attention signal
+  that survives pulvinar inactivation (Zhou, Schafer & Desimone 2016 found V4 attention effects
+  reduced, not abolished).
 - **Pulvinar + TRN** — one relay channel and one TRN sector per location.  Relay b is driven by
   PPC pool b and column b (Shipp 2003; Saalmann & Kastner 2011) and inhibited by TRN b, which
   is driven by column b, the relay's collaterals and PFC (Zikopoulos & Barbas 2006: PFC → TRN).
@@ -83,6 +90,9 @@ from bioattn.circuits.network import (
 from bioattn.circuits.neurons import make_population
 from bioattn.circuits.registry import BuiltCircuit, Circuit, register
 from bioattn.circuits.ring import UNIFORM, ModeBank, connect_readout
+from bioattn.circuits.variability import DECLARATION as SHARED_GAIN
+from bioattn.circuits.variability import VARIABLE as SHARED_GAIN_VARIABLE
+from bioattn.circuits.variability import add_shared_gain
 from bioattn.config import Model
 from bioattn.errors import BioattnError
 from bioattn.schedule import Schedule
@@ -97,12 +107,15 @@ SECTIONS: dict[str, type] = {
     "lateral": config.ProjectionParams,
     "ppc": config.PoolParams,
     "column_to_ppc": config.PoolInputParams,
+    "feedback": config.FeedbackParams,
     "spatial_cue": config.SpatialCueParams,
     "pulvinar": config.PulvinarParams,
     "trn": config.TRNParams,
 }
-#: Column cells' long-range AMPA inputs: PFC top-down, lateral (other columns).
-COLUMN_AMPA = ("g_ampa_lr", "g_ampa_lat")
+#: Column cells' long-range AMPA inputs: PFC top-down, lateral (other columns), PPC feedback.
+COLUMN_AMPA = ("g_ampa_lr", "g_ampa_lat", "g_ampa_fb")
+#: Column pyramidal cells' long-range NMDA input: PPC feedback.
+COLUMN_NMDA = ("g_nmda_fb",)
 #: Per-location gate held in the column mode bank (one value per block, in every mode row):
 #: ``relay`` = r̄_b / r_ref, the gate γ_0 + γ·relay.
 _GATE = (
@@ -203,6 +216,30 @@ def _trn_to_relay(
     return syn
 
 
+def _feedback(
+    ppc_bank: ModeBank, columns: RingArea, ratio: float, n_loc: int, model: Model,
+    bindings: Bindings,
+) -> list[Synapses]:  # fmt: skip
+    """PPC pool b → column b (direct cortical attention feedback, ``[feedback]``): Σ_j s_j of
+    the pool (untuned) times the per-synapse conductances, AMPA + NMDA onto E, AMPA onto I."""
+    same = [(b, b) for b in range(n_loc)]
+    couplings = {
+        "e": {"g_ampa_fb": ("s_ampa", "g_ampa"), "g_nmda_fb": ("s_nmda", "g_nmda")},
+        "i": {"g_ampa_fb": ("s_ampa", "g_ampa")},
+    }
+    synapses = []
+    for pop, group in (("e", columns.exc), ("i", columns.inh)):
+        syn = connect_readout(
+            ppc_bank, group, couplings[pop], UNIFORM, model, bindings, f"feedback_{pop}",
+            pairs=same, target_blocks=n_loc,
+        )  # fmt: skip
+        for _, conductance in couplings[pop].values():
+            receptor = conductance.removeprefix("g_")
+            bindings.param(syn, conductance, f"feedback.g_{receptor}_{pop}", ratio)
+        synapses.append(syn)
+    return synapses
+
+
 def lateral_on(model: Model) -> bool:
     """Whether the lateral column ↔ column projection exists (a conductance above zero)."""
     return float(model.value("lateral.g_ampa_e")) > 0 or float(model.value("lateral.g_ampa_i")) > 0
@@ -235,7 +272,8 @@ def build_scene_circuit(
         "column", "columns", model, bindings, scale,
         extra_harmonics=max(kernels["feedforward"].harmonics(model),
                             kernels["lateral"].harmonics(model) if lateral else 0),
-        n_blocks=n_loc, ampa=COLUMN_AMPA, bank_extra=_GATE, extra="thalamic_gain : 1",
+        n_blocks=n_loc, ampa=COLUMN_AMPA, bank_extra=_GATE,
+        extra=f"thalamic_gain : 1\n{SHARED_GAIN}", nmda=COLUMN_NMDA,
     )  # fmt: skip
     bank = columns.exc_bank
     bindings.param(bank.group, "gate_floor", "pulvinar.gate_floor")
@@ -270,8 +308,9 @@ def build_scene_circuit(
     inputs = schedule_inputs(bindings, model, schedule, INPUTS, contrast="scene_gain")
     add_drive(
         columns, "stimulus", inputs["scene_gain"], inputs["scene_angle"], bindings, schedule_dt,
-        True, modulation="thalamic_gain",
+        True, modulation=f"thalamic_gain * {SHARED_GAIN_VARIABLE}",
     )  # fmt: skip
+    shared = add_shared_gain("column", [columns.exc, columns.inh], n_loc, bindings, schedule_dt)
     add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
     add_erase(pfc, inputs["erase"], bindings, schedule_dt)
     ppc.exc.namespace["spatial_cue"] = inputs["spatial_cue"]
@@ -316,6 +355,7 @@ def build_scene_circuit(
             )  # fmt: skip
             bindings.param(syn, "g_ampa", f"lateral.g_ampa_{pop}", col_ratio)
             synapses.append(syn)
+    synapses += _feedback(ppc.exc_bank, columns, ppc_ratio, n_loc, model, bindings)
     common = {"model": model, "bindings": bindings}
     synapses += [
         # Column → PPC pool of its location (E) and the shared interneurons.
@@ -391,7 +431,7 @@ def build_scene_circuit(
     objects = [
         *pfc.objects, *columns.objects, *readout.objects, *ppc.objects,
         relay, trn, *relay_bank.objects, *trn_bank.objects,
-        *synapses, vbar_group, vbar_syn, *monitors.values(),
+        *synapses, *shared, vbar_group, vbar_syn, *monitors.values(),
     ]  # fmt: skip
     circuit = SceneCircuit(n_loc, pfc, columns, readout, ppc, relay, trn,
                            col_ratio * len(readout.exc), monitors, objects)  # fmt: skip

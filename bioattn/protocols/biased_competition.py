@@ -14,7 +14,9 @@ Metrics (summary.json):
 - ``pair_shift_attend_pref`` = (R_pair,P − R_pair,away) / (R_P − R_pair,away),
   ``pair_shift_attend_nonpref`` = (R_pair,N − R_pair,away) / (R_N − R_pair,away): the fraction of
   the way from the unattended pair response to the attended item's single response (with
-  attention away).  Accept: ≥ 0.5 each;
+  attention away).  Accept 0.5 … 1.0 each (towards the attended item's response, not beyond);
+- ``single_gain_attended`` = R_P,P / R_P,away: the preferred item alone, attended / attention
+  away (McAdams & Maunsell 1999, V4: ≈ 1.26; accept 1.1 … 1.5);
 - ``pair_between`` = 1 when R_N < R_pair < R_P (attention away), else 0.
 """
 
@@ -94,6 +96,7 @@ def analyse(rates: np.ndarray) -> dict[str, float]:
         "pair_shift_attend_pref": shift("pref", r_p),
         "pair_shift_attend_nonpref": shift("nonpref", r_n),
         "pair_between": float(r_n < r_pair < r_p),
+        "single_gain_attended": float(r[0, ATTENTION.index("pref")] / r_p),
     }
 
 

@@ -4,8 +4,9 @@ Per condition every protocol reports (sensory pyramidal cells):
 - firing rates and spike counts per trial and neuron;
 - Fano factors of the counts across trials (var/mean);
 - noise correlations (Pearson correlation of trial-to-trial count fluctuations; Cohen & Kohn 2011);
-- the LFP proxy (Σ|I_syn| onto pyramidal cells, Mazzoni et al. 2015), its Welch power spectrum
-  and the gamma-band (30–80 Hz) power.
+- the LFP proxy (local AMPA and GABA_A currents onto pyramidal cells, Mazzoni et al. 2015;
+  bioattn.circuits.network), its Welch power spectrum, the gamma-band (30–80 Hz) power, absolute
+  and relative to the total, and the spike–LFP coherence in the gamma band.
 """
 
 from __future__ import annotations
@@ -100,18 +101,57 @@ def counts_in(
     return np.stack([stats.spike_counts(o.t(area), o.i(area), o.n(area), windows) for o in outputs])
 
 
+def _lfp_index(outputs: list[SimulationOutput], windows: np.ndarray) -> tuple[float, np.ndarray]:
+    """Sampling interval of the LFP recording and the sample indices of equal-length windows."""
+    dt = float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0])
+    length = int(round(np.min(windows[:, 1] - windows[:, 0]) / dt))
+    starts = np.round(windows[:, 0] / dt).astype(int)
+    return dt, starts[:, None] + np.arange(length)[None, :]
+
+
 def lfp_spectra(
     outputs: list[SimulationOutput], windows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The LFP proxy cut into equal-length ``windows`` and its Welch spectrum per window:
     (freqs, psd (seed, window, f) in A²/Hz, gamma-band power (seed, window) in A²)."""
-    dt = float(outputs[0].lfp_t[1] - outputs[0].lfp_t[0])
-    length = int(round(np.min(windows[:, 1] - windows[:, 0]) / dt))
-    starts = np.round(windows[:, 0] / dt).astype(int)
-    index = starts[:, None] + np.arange(length)[None, :]
+    dt, index = _lfp_index(outputs, windows)
     segments = np.stack([o.lfp[index] for o in outputs])
     freqs, psd = stats.power_spectrum(segments, 1.0 / dt)
     return freqs, psd, stats.band_power(freqs, psd, *GAMMA_BAND)
+
+
+def relative_gamma(freqs: np.ndarray, psd: np.ndarray) -> np.ndarray:
+    """Gamma-band power over the total power above 0 Hz (dimensionless; psd's last axis f)."""
+    return stats.band_power(freqs, psd, *GAMMA_BAND) / stats.band_power(
+        freqs, psd, float(freqs[1]), float(freqs[-1])
+    )
+
+
+def gamma_mean(freqs: np.ndarray, values: np.ndarray) -> float:
+    """Mean of a spectrum-like ``values`` (e.g. a coherence) over the gamma band."""
+    band = (freqs >= GAMMA_BAND[0]) & (freqs <= GAMMA_BAND[1])
+    return float(np.nanmean(values[..., band]))
+
+
+def spike_lfp_coherence(
+    outputs: list[SimulationOutput], windows: np.ndarray, cells: np.ndarray, area: str = "sensory"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coherence of the pooled spikes of ``area``'s ``cells`` (bool mask) with the LFP proxy,
+    over all ``windows`` of all seeds as trials (:func:`bioattn.stats.spike_field_coherence`,
+    spikes binned at the LFP's sampling interval): (freqs, coherence)."""
+    dt, index = _lfp_index(outputs, windows)
+    chosen = np.flatnonzero(cells)
+    spikes, lfp = [], []
+    for o in outputs:
+        t, i = o.t(area), o.i(area)
+        keep = np.isin(i, chosen)
+        binned = np.bincount(np.floor(t[keep] / dt).astype(int), minlength=o.lfp.size)
+        spikes.append(binned[: o.lfp.size][index])
+        lfp.append(o.lfp[index])
+    freqs, coherence = stats.spike_field_coherence(
+        np.concatenate(spikes), np.concatenate(lfp), 1.0 / dt, nperseg=min(128, index.shape[1])
+    )
+    return freqs, coherence
 
 
 def cue_condition_axes(array: np.ndarray, n_trials: int, n_conditions: int) -> np.ndarray:
@@ -179,6 +219,33 @@ def fano_and_noise_correlation(counts: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     fano = float(np.nanmean(stats.fano_factor(counts, axis=1)))
     return fano, float(stats.noise_correlation(counts))
+
+
+#: Edges (deg) of the preference-difference bins of noise correlations vs tuning similarity.
+SIMILARITY_EDGES = (0.0, 15.0, 30.0, 45.0, 60.0, 90.0, 135.0, 180.0)
+
+
+def noise_correlation_by_similarity(
+    counts: np.ndarray, angles: np.ndarray, max_cells: int = 256
+) -> np.ndarray:
+    """Mean noise correlation of cell pairs per bin of preference difference
+    (:data:`SIMILARITY_EDGES`, deg): ``counts`` (condition, trial, neuron), ``angles`` (neuron,)
+    preferred angles in rad.  At most ``max_cells`` evenly spaced cells are used (every k-th
+    cell: the bins are then the same for every population size)."""
+    step = max(1, int(np.ceil(counts.shape[-1] / max_cells)))
+    chosen = np.arange(0, counts.shape[-1], step)
+    matrix = stats.noise_correlation_matrix(counts[..., chosen])
+    a = angles[chosen]
+    difference = np.degrees(angular_distance(a[:, None], a[None, :]))
+    upper = np.triu(np.ones(matrix.shape, dtype=bool), k=1) & np.isfinite(matrix)
+    edges = np.asarray(SIMILARITY_EDGES)
+    bins = np.clip(np.searchsorted(edges, difference, side="right") - 1, 0, edges.size - 2)
+    out = np.full(edges.size - 1, np.nan)
+    for k in range(edges.size - 1):
+        in_bin = upper & (bins == k)
+        if in_bin.any():
+            out[k] = float(matrix[in_bin].mean())
+    return out
 
 
 def angular_distance(a: np.ndarray, b: float) -> np.ndarray:

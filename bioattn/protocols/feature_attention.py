@@ -16,8 +16,12 @@ Metrics (summary.json):
 - ``fsg_pref``, ``fsg_antipref``: modulation index (A − U)/(A + U) of cells stimulated at their
   preferred direction when attention is at / opposite their preferred direction.
 - ``fano_*``, ``noise_corr_*``: cells within ``population_window`` of θ_A, all directions as
-  conditions, cued ("attended") vs not; ``gamma_power_*``: 30–80 Hz LFP-proxy power in the
-  stimulus window (A²/Hz·Hz = A²).
+  conditions, cued ("attended") vs not; ``noise_corr_similar_*``: pairs (of 256 evenly spaced
+  cells) whose preferences differ by < 15°, the first bin of the correlation-vs-similarity
+  curve ``noise_corr_by_similarity`` in the dataset; ``gamma_power_*``: 30–80 Hz LFP-proxy
+  power in the stimulus window (A²/Hz·Hz = A²); ``relative_gamma_*``: that power over the total
+  power; ``spike_lfp_coherence_*``: gamma-band coherence of the ``population_window`` cells' pooled
+  spikes with the LFP proxy, over all trials of the condition (Fries et al. 2001).
 """
 
 from __future__ import annotations
@@ -97,6 +101,9 @@ def analyse(
         cue: common.fano_and_noise_correlation(counts[c][:, :, population])
         for c, cue in enumerate(CUE_CONDITIONS)
     }
+    by_similarity = np.stack(
+        [common.noise_correlation_by_similarity(counts[c], angles) for c in range(2)]
+    )  # (cue, preference-difference bin)
     return {
         "tuning": tuning,
         "fits": fits,
@@ -110,6 +117,9 @@ def analyse(
         "fano_unattended": variability["uncued"][0],
         "noise_corr_attended": variability["cued"][1],
         "noise_corr_unattended": variability["uncued"][1],
+        "noise_corr_by_similarity": by_similarity,
+        "noise_corr_similar_attended": float(by_similarity[1, 0]),
+        "noise_corr_similar_unattended": float(by_similarity[0, 0]),
     }
 
 
@@ -137,11 +147,19 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     result = analyse(pooled, window, angles, directions, p)
 
     freqs, psd, gamma = common.lfp_spectra(outputs, windows)
+    relative = common.cue_condition_axes(common.relative_gamma(freqs, psd), n_trials, n_dirs)
     gamma = common.cue_condition_axes(gamma, n_trials, n_dirs)
     psd = common.cue_condition_axes(psd, n_trials, n_dirs)
+    population = common.angular_distance(angles, p.attend_angle) <= p.population_window
+    cue_of_window = np.array([trial.condition["cue"] for trial in schedule.trials])
+    coherence = {
+        cue: common.spike_lfp_coherence(outputs, windows[cue_of_window == c], population)
+        for c, cue in enumerate(CUE_CONDITIONS)
+    }
     rate_time, traces = common.trial_rate_traces(outputs, schedule)
     traces = {a: common.cue_condition_axes(t, n_trials, n_dirs) for a, t in traces.items()}
 
+    edges = np.asarray(common.SIMILARITY_EDGES)
     coords = {
         "cue": list(CUE_CONDITIONS),
         "direction": np.degrees(directions),
@@ -150,8 +168,10 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "neuron": np.arange(n_cells),
         "preferred": ("neuron", np.degrees(angles)),
         "frequency": freqs,
+        "coherence_frequency": coherence["cued"][0],
         "rate_time": rate_time,
         "offset": np.degrees(result["fsg_offsets"]),
+        "preference_difference": 0.5 * (edges[:-1] + edges[1:]),
     }
     dims5 = ("cue", "direction", "trial", "seed", "neuron")
     data = {
@@ -159,7 +179,18 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "rates": xr.DataArray(shaped / window, dims=dims5, attrs={"units": "Hz"}),
         "tuning": xr.DataArray(result["tuning"], dims=("cue", "direction"), attrs={"units": "Hz"}),
         "fsg_index": xr.DataArray(result["fsg"], dims="offset", attrs={"units": "1"}),
+        "noise_corr_by_similarity": xr.DataArray(
+            result["noise_corr_by_similarity"],
+            dims=("cue", "preference_difference"),
+            attrs={"units": "1"},
+        ),
         "gamma_power": xr.DataArray(gamma, dims=dims5[:4], attrs={"units": "A^2"}),
+        "relative_gamma": xr.DataArray(relative, dims=dims5[:4], attrs={"units": "1"}),
+        "spike_lfp_coherence": xr.DataArray(
+            np.stack([coherence[cue][1] for cue in CUE_CONDITIONS]),
+            dims=("cue", "coherence_frequency"),
+            attrs={"units": "1"},
+        ),
         "lfp_psd": xr.DataArray(psd, dims=(*dims5[:4], "frequency"), attrs={"units": "A^2/Hz"}),
         **{
             f"{area}_rate": xr.DataArray(
@@ -183,10 +214,17 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             "fano_unattended",
             "noise_corr_attended",
             "noise_corr_unattended",
+            "noise_corr_similar_attended",
+            "noise_corr_similar_unattended",
         )
     }
     summary["gamma_power_attended"] = float(gamma[1].mean())
     summary["gamma_power_unattended"] = float(gamma[0].mean())
+    summary["relative_gamma_attended"] = float(relative[1].mean())
+    summary["relative_gamma_unattended"] = float(relative[0].mean())
+    for cue, label in (("cued", "attended"), ("uncued", "unattended")):
+        freqs_c, values = coherence[cue]
+        summary[f"spike_lfp_coherence_{label}"] = common.gamma_mean(freqs_c, values)
     from bioattn.figures import feature_attention_figure
 
     return ProtocolResult(

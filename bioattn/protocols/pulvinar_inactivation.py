@@ -15,7 +15,11 @@ Metrics (summary.json):
   spontaneous rate in the inter-trial interval (before any cue), averaged over both attention
   conditions (Hz);
 - ``pulvinar_rate_intact``, ``pulvinar_rate_inactivated``: mean relay rate (Hz), a check that
-  the inactivation silenced the relay.
+  the inactivation silenced the relay;
+- ``noise_corr_similar_attend_in_<state>``, ``noise_corr_similar_attend_out_<state>``: spike-count
+  correlation of recorded-column cell pairs whose preferences differ by < 15° (trials of all
+  seeds pooled; the curve over the preference difference is ``noise_corr_by_similarity_*`` in
+  the dataset); Cohen & Maunsell 2009: attention lowers them.
 Zhou et al.: after inactivation the attention effect and the evoked response both fall.
 """
 
@@ -77,7 +81,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     base = r.schedule.windows("iti")
     rec = p.recorded_location - 1
 
-    per_state, measured_by_state, spikes = {}, {}, {}
+    per_state, measured_by_state, spikes, correlations = {}, {}, {}, {}
     for state, state_model in (
         ("intact", model),
         ("inactivated", model.replace({"pulvinar.g_muscimol": p.inactivation_g})),
@@ -99,6 +103,17 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             ]
         ) / (base[:, 1] - base[:, 0])
         per_state[state] = (rate, rate - baseline)
+        recorded = measured["column"][:, :, rec, :]  # (seed, trial, cell)
+        attend_of_trial = np.array([t.labels["attend"] for t in trials])
+        correlations[state] = np.stack(
+            [
+                common.noise_correlation_by_similarity(
+                    recorded[:, attend_of_trial == a].reshape(1, -1, n_col),
+                    2 * np.pi * np.arange(n_col) / n_col,
+                )
+                for a in range(len(ATTENTION))
+            ]
+        )  # (attention, preference-difference bin)
         measured_by_state[state] = measured
         spikes[state] = outputs
 
@@ -111,6 +126,8 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         summary[f"rate_attend_in_{state}"] = float(a)
         summary[f"rate_attend_out_{state}"] = float(u)
         summary[f"pulvinar_rate_{state}"] = float(measured_by_state[state]["pulvinar_rate"].mean())
+        for a, label in enumerate(ATTENTION):
+            summary[f"noise_corr_similar_attend_{label}_{state}"] = float(correlations[state][a, 0])
 
     data = {
         "recorded_rate": xr.DataArray(
@@ -122,12 +139,19 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             attrs={"units": "Hz"},
         ),
         **sc.trial_labels(trials, n_loc),
+        "noise_corr_by_similarity": xr.DataArray(
+            np.stack([correlations[s] for s in STATES]),
+            dims=("state", "attend", "preference_difference"), attrs={"units": "1"},
+        ),
     }  # fmt: skip
     for state in STATES:
         for name, array in sc.measures_dataset(measured_by_state[state], window).items():
             data[f"{name}_{state}"] = array
+    edges = np.asarray(common.SIMILARITY_EDGES)
     coords = {
         "state": list(STATES),
+        "attend": list(ATTENTION),
+        "preference_difference": 0.5 * (edges[:-1] + edges[1:]),
         "seed": seeds,
         "trial": np.arange(len(trials)),
         "location": np.arange(n_loc),
