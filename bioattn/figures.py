@@ -175,26 +175,29 @@ def biased_competition_figure(ds: xr.Dataset, summary: dict) -> Figure:
 
 
 def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
-    """Recorded column cells, attend in vs out, pulvinar intact vs inactivated."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    """Recorded column cells, attend in vs out: intact, pulvinar inactivated, direct feedback
+    silenced."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     attend = ds["attend_index"].values
-    for k, state in enumerate(ds["state"].values):
+    states = list(ds["state"].values)
+    width = 0.8 / len(states)
+    for k, state in enumerate(states):
         rate = ds["recorded_rate"].sel(state=state).values
         means = [rate[:, attend == a].mean() for a in (0, 1)]
-        axes[0].bar(np.arange(2) + 0.4 * k, means, 0.4, label=state,
-                    color=("tab:green", "0.6")[k])  # fmt: skip
-    axes[0].set_xticks(np.arange(2) + 0.2, ["attend out", "attend in"])
+        axes[0].bar(np.arange(2) + width * k, means, width, label=state.replace("_", " "),
+                    color=("tab:green", "0.6", "tab:purple")[k % 3])  # fmt: skip
+    axes[0].set_xticks(np.arange(2) + width * (len(states) - 1) / 2, ["attend out", "attend in"])
     axes[0].set(ylabel="rate (Hz)", title="recorded column (item-preferring cells)")
     axes[0].legend(frameon=False)
     keys = [("ami", "attention modulation index"), ("evoked", "evoked rate (Hz)")]
     for k, (key, label) in enumerate(keys):
-        values = [summary[f"{key}_{s}"] for s in ds["state"].values]
-        axes[1].plot(np.arange(2), values if k == 0 else np.asarray(values) / max(values), "o-",
-                     label=label if k == 0 else f"{label}, relative")  # fmt: skip
-    axes[1].set_xticks(np.arange(2), list(ds["state"].values))
+        values = [summary[f"{key}_{s}"] for s in states]
+        axes[1].plot(np.arange(len(states)), values if k == 0 else np.asarray(values) / max(values),
+                     "o-", label=label if k == 0 else f"{label}, relative")  # fmt: skip
+    axes[1].set_xticks(np.arange(len(states)), [s.replace("_", "\n") for s in states])
     axes[1].set(
-        title=f"AMI {summary['ami_intact']:.3f} → {summary['ami_inactivated']:.3f}; "
-        f"evoked {summary['evoked_intact']:.1f} → {summary['evoked_inactivated']:.1f} Hz"
+        title=f"AMI {summary['ami_intact']:.3f} intact; direct path alone "
+        f"{summary['direct_share']:.0%}, pulvinar alone {summary['pulvinar_share']:.0%}"
     )
     axes[1].legend(frameon=False)
     fig.tight_layout()

@@ -59,6 +59,31 @@ def test_feature_attention_records_every_condition(feature_attention):
     assert feature_attention.summary["gamma_power_attended"] > 0
 
 
+def test_feature_attention_reports_relative_gamma_and_spike_lfp_coherence(feature_attention):
+    s = feature_attention.summary
+    for cue in ("attended", "unattended"):
+        assert 0 < s[f"relative_gamma_{cue}"] < 1
+        assert 0 <= s[f"spike_lfp_coherence_{cue}"] <= 1
+    curve = feature_attention.dataset["noise_corr_by_similarity"]
+    assert curve.dims == ("cue", "preference_difference") and curve.shape[1] == 7
+
+
+@pytest.mark.slow
+def test_shared_gain_gives_positive_correlations_that_attention_lowers(standalone_dir):
+    """[shared_gain] (bioattn.circuits.variability): nearby similarly tuned cells correlate
+    (Cohen & Maunsell 2009, V4: 0.05-0.2), less with the cue, and less the further apart their
+    preferences; none without the shared gain.  3 seeds × 3 trials × 8 directions."""
+    result = _run("feature-attention", standalone_dir, seeds=(1, 2, 3), n_trials=3)
+    with_gain = result.summary
+    curve = result.dataset["noise_corr_by_similarity"].sel(cue="uncued").values
+    assert curve[0] > curve[-1] + 0.02  # similar pairs share more than opposite ones
+    assert 0.05 <= with_gain["noise_corr_similar_unattended"] <= 0.25
+    assert with_gain["noise_corr_similar_attended"] < with_gain["noise_corr_similar_unattended"]
+    none = _run("feature-attention", standalone_dir, ["shared_gain.sigma=0"], seeds=(1,),
+                n_trials=3).summary  # fmt: skip
+    assert abs(none["noise_corr_similar_unattended"]) < 0.03
+
+
 @pytest.fixture(scope="module")
 def working_memory(standalone_dir):
     return {

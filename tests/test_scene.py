@@ -24,6 +24,7 @@ from bioattn.protocols import biased_competition, pulvinar_inactivation, visual_
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import RunOptions
 from bioattn.schedule import Schedule
+from bioattn.units import nS
 
 
 @pytest.fixture(scope="module")
@@ -232,23 +233,33 @@ def test_readout_before_a_new_item_is_identical_with_and_without_it(model):
 
 
 def test_biased_competition_on_the_circuit(biased_competition_dir):
-    """Reynolds et al. 1999: pair between singles; attention moves it >= 50 % toward either."""
+    """Reynolds et al. 1999: pair between singles; attention moves it 50-100 % of the way toward
+    either item's own response, not beyond; a single attended item gains 10-50 % (McAdams &
+    Maunsell 1999)."""
     import json
 
     s = json.loads((biased_competition_dir / "summary.json").read_text())
     assert s["r_nonpref"] < s["r_pair"] < s["r_pref"]
-    assert s["pair_shift_attend_pref"] >= 0.5
-    assert s["pair_shift_attend_nonpref"] >= 0.5
+    assert 0.5 <= s["pair_shift_attend_pref"] <= 1.0
+    assert 0.5 <= s["pair_shift_attend_nonpref"] <= 1.0
+    assert 1.1 <= s["single_gain_attended"] <= 1.5
 
 
-def test_silencing_the_pulvinar_lowers_attention_modulation_and_evoked_rates(model):
-    """Zhou, Schafer & Desimone 2016."""
+def test_silencing_the_pulvinar_reduces_attention_modulation_without_abolishing_it(model):
+    """Zhou, Schafer & Desimone 2016: with the pulvinar silenced the direct cortical feedback
+    keeps part of the attention modulation (10-80 % of intact) and the evoked response falls;
+    silencing the feedback too removes spatial attention."""
     result = pulvinar_inactivation.run(model, RunOptions(seeds=(1,), n_trials=3))
     s = result.summary
     assert s["pulvinar_rate_inactivated"] < 0.1 * s["pulvinar_rate_intact"]
     assert s["ami_intact"] > 0.05
-    assert s["ami_inactivated"] < 0.5 * s["ami_intact"]
-    assert s["evoked_inactivated"] < 0.9 * s["evoked_intact"]
+    assert 0.1 * s["ami_intact"] < s["ami_inactivated"] < 0.8 * s["ami_intact"]
+    assert s["evoked_inactivated"] < s["evoked_intact"]
+    no_feedback = model.replace({f"feedback.{g}": 0.0 * nS for g in ("g_ampa_e", "g_nmda_e",
+                                                                     "g_ampa_i")})  # fmt: skip
+    silenced = pulvinar_inactivation.run(no_feedback, RunOptions(seeds=(1,), n_trials=3)).summary
+    assert abs(silenced["ami_inactivated"]) < 0.03
+    assert silenced["ami_inactivated"] < s["ami_inactivated"] - 0.03
 
 
 def test_scene_trial_epochs_hold_cue_and_gain_until_the_stimulus_ends():

@@ -37,21 +37,26 @@ Areas (all conductance-based LIF, :mod:`bioattn.circuits.neurons`):
 **The gate.**  Pulvinar sets the effective transmission from column b to the readout:
 feedforward conductance onto readout cell i from column b is
 
-    g_i,b(t) = g_ff · (γ_0 + γ · ā_b(t)) · Σ_j W_ff(θ_i − θ_j) s_AMPA,j(t),
+    g_i,b(t) = g_ff · (γ_0 + γ · ā_b(t) / (1 + ā_b(t))) · Σ_j W_ff(θ_i − θ_j) s_AMPA,j(t),
 
 with ā_b = r̄_b / r_ref the rate of relay channel b (low-pass filtered with ``tau_gate``: each
 relay spike adds 1 to a_gate, which decays with τ_gate, so mean a_gate = r τ_gate) relative to
 ``pulvinar.gate_rate_ref``, γ_0 the transmission left without pulvinar
-(``pulvinar.gate_floor``) and γ ``pulvinar.gate_gain``.  This is a multiplicative gain of
-feedforward synapses: the form in which pulvinar regulates the effective connectivity between
-cortical areas in the pulvino-cortical model of Jaramillo, Mejias & Wang 2019 and the
-transmission gain Saalmann et al. 2012 measured (pulvinar raises V4→TEO synchrony and
-transmission for the attended location).
+(``pulvinar.gate_floor``) and γ ``pulvinar.gate_gain``.  The gain saturates (half of γ at
+r_ref): a channel already driven by its item gains little more from attention alone, while
+between two items the attended channel takes the TRN competition and the other loses — the
+normalisation of Reynolds & Heeger 2009, in which attention changes a single high-contrast
+response little and biases a pair strongly (Reynolds, Chelazzi & Desimone 1999); thalamic relay
+transfer saturates (sigmoidal relay populations of Jaramillo, Mejias & Wang 2019).  This is a
+multiplicative gain of feedforward synapses: the form in which pulvinar regulates the effective
+connectivity between cortical areas in the pulvino-cortical model of Jaramillo, Mejias & Wang
+2019 and the transmission gain Saalmann et al. 2012 measured (pulvinar raises V4→TEO synchrony
+and transmission for the attended location).
 Silencing the pulvinar (``pulvinar.g_muscimol``, a tonic GABA_A conductance like muscimol)
 leaves every gate at γ_0.
 
 Ground truth of the mixture weights: per location the total feedforward conductance onto the
-readout, g_ff·(γ_0 + γ·ā_b)·N_r·ŵ_0·Σ_j s_j (mode 0 of column b's bank), is recorded at
+readout, g_ff·(γ_0 + γ·ā_b/(1 + ā_b))·N_r·ŵ_0·Σ_j s_j (mode 0 of column b's bank), is recorded at
 ``simulation.record_dt`` with the readout's mean membrane potential, so the charge
 ∫ g_b (E_exc − V̄) dt each column delivers is known per trial.
 
@@ -117,10 +122,10 @@ COLUMN_AMPA = ("g_ampa_lr", "g_ampa_lat", "g_ampa_fb")
 #: Column pyramidal cells' long-range NMDA input: PPC feedback.
 COLUMN_NMDA = ("g_nmda_fb",)
 #: Per-location gate held in the column mode bank (one value per block, in every mode row):
-#: ``relay`` = r̄_b / r_ref, the gate γ_0 + γ·relay.
+#: ``relay`` = r̄_b / r_ref, the gate γ_0 + γ·relay/(1 + relay).
 _GATE = (
     "relay : 1\ngate_floor : 1 (shared, constant)\ngate_gain : 1 (shared, constant)\n"
-    "gate_total = gate_floor + gate_gain * relay : 1"
+    "gate_total = gate_floor + gate_gain * relay / (1 + relay) : 1"
 )
 #: Spike monitors: output name → population.
 SPIKE_AREAS = ("pfc", "column", "readout", "ppc", "pulvinar", "trn")

@@ -231,16 +231,19 @@ def noise_correlation_by_similarity(
     """Mean noise correlation of cell pairs per bin of preference difference
     (:data:`SIMILARITY_EDGES`, deg): ``counts`` (condition, trial, neuron), ``angles`` (neuron,)
     preferred angles in rad.  At most ``max_cells`` evenly spaced cells are used (every k-th
-    cell: the bins are then the same for every population size)."""
+    cell: the bins are then the same for every population size).  NaN with fewer than two
+    trials per condition."""
+    edges = np.asarray(SIMILARITY_EDGES)
+    out = np.full(edges.size - 1, np.nan)
+    if counts.shape[1] < 2:
+        return out
     step = max(1, int(np.ceil(counts.shape[-1] / max_cells)))
     chosen = np.arange(0, counts.shape[-1], step)
     matrix = stats.noise_correlation_matrix(counts[..., chosen])
     a = angles[chosen]
     difference = np.degrees(angular_distance(a[:, None], a[None, :]))
     upper = np.triu(np.ones(matrix.shape, dtype=bool), k=1) & np.isfinite(matrix)
-    edges = np.asarray(SIMILARITY_EDGES)
     bins = np.clip(np.searchsorted(edges, difference, side="right") - 1, 0, edges.size - 2)
-    out = np.full(edges.size - 1, np.nan)
     for k in range(edges.size - 1):
         in_bin = upper & (bins == k)
         if in_bin.any():

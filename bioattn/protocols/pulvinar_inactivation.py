@@ -2,15 +2,19 @@
 
 Every location holds an item (features evenly spread, location b at ``first_angle`` + b·360°/L).
 A spatial cue selects either the recorded location (``attend in``) or another one (``attend
-out``); no feature cue.  The same trials run twice per seed: intact, and with a muscimol-like
-tonic GABA_A conductance on every pulvinar relay cell (``inactivation_g``, replacing
-``pulvinar.g_muscimol``).
+out``); no feature cue.  The same trials run three times per seed: intact; with a
+muscimol-like tonic GABA_A conductance on every pulvinar relay cell (``inactivation_g``,
+replacing ``pulvinar.g_muscimol``: the direct cortical feedback is the only route left); and
+with the direct PPC → column feedback silenced (``[feedback]`` conductances 0: the pulvinar is
+the only route left).
 
 Recorded: column cells of the recorded location preferring its item (within ``cell_window``).
 
 Metrics (summary.json):
-- ``ami_intact``, ``ami_inactivated``: attention modulation index (A − U)/(A + U) of those cells,
-  A = attend in, U = attend out (rates in the stimulus window);
+- ``ami_intact``, ``ami_inactivated``, ``ami_feedback_silenced``: attention modulation index
+  (A − U)/(A + U) of those cells, A = attend in, U = attend out (rates in the stimulus window);
+- ``direct_share`` = ami_inactivated / ami_intact and ``pulvinar_share`` =
+  ami_feedback_silenced / ami_intact: how much of the modulation each route carries alone;
 - ``evoked_intact``, ``evoked_inactivated``: their evoked rate, stimulus window minus the
   spontaneous rate in the inter-trial interval (before any cue), averaged over both attention
   conditions (Hz);
@@ -38,7 +42,9 @@ from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
 NAME = "pulvinar-inactivation"
-STATES = ("intact", "inactivated")
+STATES = ("intact", "inactivated", "feedback_silenced")
+#: The direct feedback's conductances (silenced in the ``feedback_silenced`` state).
+FEEDBACK = ("feedback.g_ampa_e", "feedback.g_nmda_e", "feedback.g_ampa_i")
 ATTENTION = ("out", "in")
 
 
@@ -70,11 +76,11 @@ def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
-    """Run pulvinar inactivation: attend in / out × ``n_trials`` per seed, intact and with
-    ``inactivation_g`` on every relay cell (the same build: only a run-time value changes);
-    returns the attention modulation indices, evoked rates and pulvinar rates of both states
-    and the figure.  ``options``: seeds, trials, scale, target, progress
-    (:class:`RunOptions`)."""
+    """Run pulvinar inactivation: attend in / out × ``n_trials`` per seed, intact, with
+    ``inactivation_g`` on every relay cell, and with the direct feedback silenced (the same
+    build: only run-time values change); returns the attention modulation indices, evoked rates
+    and pulvinar rates of the three states, each route's share and the figure.  ``options``:
+    seeds, trials, scale, target, progress (:class:`RunOptions`)."""
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window, stim = r.p, r.seeds, r.n_loc, r.trials, r.window, r.windows
     settings, progress = r.settings, r.settings.progress
@@ -82,12 +88,14 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     rec = p.recorded_location - 1
 
     per_state, measured_by_state, spikes, correlations = {}, {}, {}, {}
+    silent = model["feedback"].g_ampa_e * 0.0
     for state, state_model in (
         ("intact", model),
         ("inactivated", model.replace({"pulvinar.g_muscimol": p.inactivation_g})),
+        ("feedback_silenced", model.replace(dict.fromkeys(FEEDBACK, silent))),
     ):
         if progress:
-            print(f"{NAME}: pulvinar {state}", flush=True)
+            print(f"{NAME}: {state}", flush=True)
         outputs = common.run_seeds(state_model, r.schedule, settings)
         measured = sc.measure(outputs, stim, state_model)
         n_col = outputs[0].n("column") // n_loc
@@ -128,6 +136,9 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         summary[f"pulvinar_rate_{state}"] = float(measured_by_state[state]["pulvinar_rate"].mean())
         for a, label in enumerate(ATTENTION):
             summary[f"noise_corr_similar_attend_{label}_{state}"] = float(correlations[state][a, 0])
+
+    for route, state in (("direct", "inactivated"), ("pulvinar", "feedback_silenced")):
+        summary[f"{route}_share"] = summary[f"ami_{state}"] / summary["ami_intact"]
 
     data = {
         "recorded_rate": xr.DataArray(

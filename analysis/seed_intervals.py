@@ -1,0 +1,88 @@
+"""Mean and 95 % interval over seeds of every summary metric of a sweep (``bioattn sweep``).
+
+Reads the finished points of a sweep (``DIR/points/*/point.json`` and ``summary.json``) whose
+grid has a ``seed`` axis (other axes, if any, group the points) and prints, per group and
+metric: the mean over seeds, the two-sided 95 % Student-t interval of the mean
+(mean ± t₀.₉₇₅,ₙ₋₁ · s/√n) and n.  ``--ratio A/B`` adds the per-seed ratio of two metrics
+(e.g. ``ami_inactivated/ami_intact``) with its interval.
+
+Usage::
+
+    python analysis/seed_intervals.py sweeps/pulvinar [--ratio ami_inactivated/ami_intact]
+        [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+SEED = "seed"
+
+
+def interval(values: np.ndarray) -> tuple[float, float, float, int]:
+    """Mean, lower and upper end of the 95 % t interval of the mean, and n (finite values)."""
+    x = values[np.isfinite(values)]
+    n = int(x.size)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(x.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, 1
+    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def _points(sweep: Path) -> list[tuple[dict, dict]]:
+    """(coords, summary) of every finished point of the sweep (``points/*/point.json``)."""
+    found = []
+    for record in sorted((sweep / "points").glob("*/point.json")):
+        coords = json.loads(record.read_text())["coords"]
+        summary = json.loads((record.parent / "summary.json").read_text())
+        found.append((coords, summary))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sweep", type=Path, help="sweep output directory")
+    parser.add_argument("--ratio", action="append", default=[], help="per-seed ratio A/B")
+    parser.add_argument("--json", type=Path, help="also write the table as JSON")
+    args = parser.parse_args(argv)
+    points = _points(args.sweep) if args.sweep.is_dir() else []
+    if not points:
+        print(f"bioattn: {args.sweep}: no finished sweep points (expected DIR/points/*/point.json)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for coords, summary in points:
+        label = ", ".join(f"{k}={v}" for k, v in coords.items() if k != SEED) or "all points"
+        groups[label].append(summary)
+    out = []
+    for label, summaries in groups.items():
+        print(f"== {label} ({len(summaries)} seeds)")
+        names = [k for k, v in summaries[0].items() if isinstance(v, int | float)]
+        columns = {m: np.array([float(s.get(m, math.nan)) for s in summaries]) for m in names}
+        for ratio in args.ratio:
+            a, b = ratio.split("/")
+            columns[ratio] = columns[a] / columns[b]
+        for name, values in columns.items():
+            mean, low, high, n = interval(values)
+            if n:
+                print(f"  {name:45s} {mean:10.4g}  [{low:.4g}, {high:.4g}]  n={n}")
+                out.append({"group": label, "metric": name, "mean": mean, "ci_low": low,
+                            "ci_high": high, "n": n})  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
