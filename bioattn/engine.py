@@ -23,6 +23,7 @@ run or for an earlier one (tested).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import sys
@@ -244,6 +245,10 @@ class Engine:
             _device_owner._handle = None
         _device_owner = self
         self._handle = None
+        # Free the previous build's Brian2 objects now (they sit in reference cycles): Brian2
+        # suffixes the names of new objects whose names are still taken ("_1"), which would make
+        # this build's code differ from a new process's and recompile it there.
+        gc.collect()
         b2.set_device("runtime")
         all_devices["cpp_standalone"].reinit()
         b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
