@@ -263,10 +263,12 @@ def test_fit_cli_on_a_small_real_circuit_run(biased_competition_dir, tmp_path, c
     # The spatial cue is the query; the items' locations are the keys.
     assert summary["query_features"] == summary["key_features"]
     assert all(name.startswith("location_") for name in summary["query_features"])
-    # Attention in the circuit: every model beats Uniform by far (the attended item dominates)
-    # and the fitted softmax puts more weight where the charge went (measured: Spearman 0.92
-    # over the 18 items of the 9 pairs, R² 0.72).
-    assert min(v for k, v in bits.items() if k != "uniform") > 0.2
+    # Attention in the circuit: every model beats Uniform (measured 0.12 bits/spike at the
+    # least since issue 11's calibration: spatial attention now gains a single item 1.1-1.5x,
+    # the old gate gained it ~1.7x and every model beat Uniform by > 0.2) and the fitted softmax
+    # puts more weight where the charge went (measured before issue 11: Spearman 0.92 over the
+    # 18 items of the 9 pairs, R² 0.72).
+    assert min(v for k, v in bits.items() if k != "uniform") > 0.05
     agreement = summary["weight_agreement"]["softmax"]
     assert agreement["spearman"] > 0.5 and agreement["r2"] > 0.3
     # The readout is a mixture of its items, not a transformation of them (measured: 0.000).
