@@ -105,7 +105,9 @@ def test_bump_is_lost_without_recurrent_nmda(working_memory):
 
 
 def test_contrast_response_saturates_and_attention_raises_it(standalone_dir):
-    result = _run("contrast-response", standalone_dir, n_trials=1)
+    """1 trial per contrast and cue, so the shared gain is off (see the feature_attention
+    fixture)."""
+    result = _run("contrast-response", standalone_dir, ["shared_gain.sigma=0"], n_trials=1)
     response = result.dataset["response"]  # (cue, contrast), Hz
     for cue in ("uncued", "cued"):
         rates = response.sel(cue=cue).values
