@@ -439,15 +439,20 @@ def power_spectrum(
     if not np.all(np.isfinite(values)):
         raise BioattnError("signal must contain only finite values, got NaN or inf")
     fs = _check_positive("fs", fs)
-    n_samples = values.shape[-1]
-    if nperseg is None:
-        nperseg = max(2 * n_samples // 9, min(n_samples, 16))
-    elif isinstance(nperseg, bool) or not isinstance(nperseg, int | np.integer):
-        raise BioattnError(f"nperseg must be an int or None, got {nperseg!r}")
-    elif not 2 <= nperseg <= n_samples:
-        raise BioattnError(f"nperseg must lie in [2, n_samples={n_samples}], got {nperseg}")
-    freqs, psd = welch(values, fs=fs, nperseg=int(nperseg), detrend="constant", axis=-1)
+    nperseg = _segment_length(nperseg, values.shape[-1])
+    freqs, psd = welch(values, fs=fs, nperseg=nperseg, detrend="constant", axis=-1)
     return freqs, psd
+
+
+def _segment_length(nperseg: int | None, n_samples: int) -> int:
+    """Welch segment length: ``nperseg`` checked, or 8 half-overlapping segments by default."""
+    if nperseg is None:
+        return max(2 * n_samples // 9, min(n_samples, 16))
+    if isinstance(nperseg, bool) or not isinstance(nperseg, int | np.integer):
+        raise BioattnError(f"nperseg must be an int or None, got {nperseg!r}")
+    if not 2 <= nperseg <= n_samples:
+        raise BioattnError(f"nperseg must lie in [2, n_samples={n_samples}], got {nperseg}")
+    return int(nperseg)
 
 
 def band_power(freqs: np.ndarray, psd: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -536,12 +541,8 @@ def spike_field_coherence(
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise BioattnError("spikes and lfp must contain only finite values, got NaN or inf")
     fs = _check_positive("fs", fs)
-    n_samples = x.shape[1]
-    if nperseg is None:
-        nperseg = max(2 * n_samples // 9, min(n_samples, 16))
-    elif not 2 <= int(nperseg) <= n_samples:
-        raise BioattnError(f"nperseg must lie in [2, n_samples={n_samples}], got {nperseg}")
-    kw = {"fs": fs, "nperseg": int(nperseg), "detrend": "constant", "axis": -1}
+    kw = {"fs": fs, "nperseg": _segment_length(nperseg, x.shape[1]), "detrend": "constant",
+          "axis": -1}  # fmt: skip
     freqs, sxy = csd(x, y, **kw)
     _, sxx = welch(x, **kw)
     _, syy = welch(y, **kw)

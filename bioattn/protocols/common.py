@@ -140,11 +140,10 @@ def spike_lfp_coherence(
     over all ``windows`` of all seeds as trials (:func:`bioattn.stats.spike_field_coherence`,
     spikes binned at the LFP's sampling interval): (freqs, coherence)."""
     dt, index = _lfp_index(outputs, windows)
-    chosen = np.flatnonzero(cells)
     spikes, lfp = [], []
     for o in outputs:
         t, i = o.t(area), o.i(area)
-        keep = np.isin(i, chosen)
+        keep = cells[i]
         binned = np.bincount(np.floor(t[keep] / dt).astype(int), minlength=o.lfp.size)
         spikes.append(binned[: o.lfp.size][index])
         lfp.append(o.lfp[index])
@@ -223,6 +222,10 @@ def fano_and_noise_correlation(counts: np.ndarray) -> tuple[float, float]:
 
 #: Edges (deg) of the preference-difference bins of noise correlations vs tuning similarity.
 SIMILARITY_EDGES = (0.0, 15.0, 30.0, 45.0, 60.0, 90.0, 135.0, 180.0)
+#: Their centres (deg): the ``preference_difference`` coordinate of the protocols' datasets.
+SIMILARITY_CENTRES = tuple(
+    0.5 * (a + b) for a, b in zip(SIMILARITY_EDGES[:-1], SIMILARITY_EDGES[1:], strict=True)
+)
 
 
 def noise_correlation_by_similarity(

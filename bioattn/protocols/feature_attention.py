@@ -159,7 +159,6 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     rate_time, traces = common.trial_rate_traces(outputs, schedule)
     traces = {a: common.cue_condition_axes(t, n_trials, n_dirs) for a, t in traces.items()}
 
-    edges = np.asarray(common.SIMILARITY_EDGES)
     coords = {
         "cue": list(CUE_CONDITIONS),
         "direction": np.degrees(directions),
@@ -171,7 +170,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "coherence_frequency": coherence["cued"][0],
         "rate_time": rate_time,
         "offset": np.degrees(result["fsg_offsets"]),
-        "preference_difference": 0.5 * (edges[:-1] + edges[1:]),
+        "preference_difference": list(common.SIMILARITY_CENTRES),
     }
     dims5 = ("cue", "direction", "trial", "seed", "neuron")
     data = {

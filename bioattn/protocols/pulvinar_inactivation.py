@@ -40,6 +40,7 @@ from bioattn.errors import BioattnError
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
+from bioattn.units import nS
 
 NAME = "pulvinar-inactivation"
 STATES = ("intact", "inactivated", "feedback_silenced")
@@ -88,7 +89,8 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     rec = p.recorded_location - 1
 
     per_state, measured_by_state, spikes, correlations = {}, {}, {}, {}
-    silent = model["feedback"].g_ampa_e * 0.0
+    silent = 0.0 * nS
+    attend = np.array([t.labels["attend"] for t in trials])
     for state, state_model in (
         ("intact", model),
         ("inactivated", model.replace({"pulvinar.g_muscimol": p.inactivation_g})),
@@ -112,11 +114,10 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         ) / (base[:, 1] - base[:, 0])
         per_state[state] = (rate, rate - baseline)
         recorded = measured["column"][:, :, rec, :]  # (seed, trial, cell)
-        attend_of_trial = np.array([t.labels["attend"] for t in trials])
         correlations[state] = np.stack(
             [
                 common.noise_correlation_by_similarity(
-                    recorded[:, attend_of_trial == a].reshape(1, -1, n_col),
+                    recorded[:, attend == a].reshape(1, -1, n_col),
                     2 * np.pi * np.arange(n_col) / n_col,
                 )
                 for a in range(len(ATTENTION))
@@ -126,7 +127,6 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         spikes[state] = outputs
 
     summary: dict[str, float] = {}
-    attend = np.array([t.labels["attend"] for t in trials])
     for state, (rate, evoked) in per_state.items():
         a, u = rate[:, attend == 1].mean(), rate[:, attend == 0].mean()
         summary[f"ami_{state}"] = float(stats.modulation_index(a, u))
@@ -158,11 +158,10 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     for state in STATES:
         for name, array in sc.measures_dataset(measured_by_state[state], window).items():
             data[f"{name}_{state}"] = array
-    edges = np.asarray(common.SIMILARITY_EDGES)
     coords = {
         "state": list(STATES),
         "attend": list(ATTENTION),
-        "preference_difference": 0.5 * (edges[:-1] + edges[1:]),
+        "preference_difference": list(common.SIMILARITY_CENTRES),
         "seed": seeds,
         "trial": np.arange(len(trials)),
         "location": np.arange(n_loc),
