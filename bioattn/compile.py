@@ -27,7 +27,9 @@ same spikes with and without these rules are checked in ``tests/test_engine.py``
 Brian2 sets every clock's ``t`` and ``timestep`` in the order of a set of clocks, which follows
 memory addresses, so each new process wrote a differently ordered ``main.cpp``; make then
 recompiled ``main.cpp`` and re-ran the dependency scan of all files (about 5 s), the start-up
-cost of every worker of a sweep.
+cost of every worker of a sweep.  The same holds for the clocks that drive no code object
+(e.g. the clock of a summed-variable ``Synapses`` whose update its target runs): Brian2 adds
+them to the network, ``network.add(&clock, NULL)``, in set order; they are sorted by name too.
 
 :func:`report_once_per_step` keeps the progress report from slowing the loop.  With a report
 function, Brian2's ``Network::run`` calls ``std::clock()`` before *every code object* of every
@@ -152,3 +154,17 @@ def canonical_clock_order(device: Any) -> None:
         )
         for entry in (sorted(run, key=clock_of) if is_clock else run)
     ]
+    # Clocks without a code object: ``net.add(&clock, NULL);`` lines, consecutive, after the
+    # code objects' lines; a clock that only advances has no place in the order of execution.
+    for kind, args in device.main_queue:
+        if kind == "run_network":
+            lines = args[1]
+            lines[:] = [
+                line
+                for is_bare, run in itertools.groupby(lines, key=_is_bare_clock)
+                for line in (sorted(run) if is_bare else run)
+            ]
+
+
+def _is_bare_clock(line: str) -> bool:
+    return line.endswith(", NULL);") and ".add(&" in line

@@ -4,6 +4,7 @@ the layers (config without Brian2 or protocols); impossible settings refused."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,30 +130,36 @@ np.savez(sys.argv[3], t=out.t("sensory"), i=out.i("sensory"))
 
 def test_a_new_process_reuses_the_build_without_compiling_anything(reruns, tmp_path):
     """main.cpp is the same text in every process (bioattn.compile.canonical_clock_order), so a
-    sweep worker that starts on a built project compiles nothing, and gets the same spikes."""
+    sweep worker that starts on a built project compiles nothing, and gets the same spikes.
+
+    Two new processes with string-hash seeds 1 and 2: without the canonical order Brian2 wrote
+    the two shared-gain clocks (``network.add(&clock, NULL)``) in opposite orders in those two,
+    so one of them differs from this process whatever its own hash seed."""
     project = reruns["root"] / "two_area"
     objects = sorted(project.glob("*.o")) + sorted(project.glob("code_objects/*.o"))
     watched = [project / "main", project / "make.deps", *objects]
     before = {path: path.stat().st_mtime_ns for path in watched}
     main_text = (project / "main.cpp").read_text()
-    saved = tmp_path / "spikes.npz"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _REUSE_SCRIPT,
-            str(reruns["root"]),
-            str(Path(__file__).parent),
-            str(saved),
-        ],
-        check=True,
-    )
     assert len(objects) > 50
-    assert {path: path.stat().st_mtime_ns for path in watched} == before
-    assert (project / "main.cpp").read_text() == main_text
-    spikes = np.load(saved)
-    np.testing.assert_array_equal(spikes["t"], reruns["first"].t("sensory"))
-    np.testing.assert_array_equal(spikes["i"], reruns["first"].i("sensory"))
+    for hash_seed in ("1", "2"):
+        saved = tmp_path / f"spikes{hash_seed}.npz"
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _REUSE_SCRIPT,
+                str(reruns["root"]),
+                str(Path(__file__).parent),
+                str(saved),
+            ],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        assert {path: path.stat().st_mtime_ns for path in watched} == before
+        assert (project / "main.cpp").read_text() == main_text
+        spikes = np.load(saved)
+        np.testing.assert_array_equal(spikes["t"], reruns["first"].t("sensory"))
+        np.testing.assert_array_equal(spikes["i"], reruns["first"].i("sensory"))
 
 
 def test_the_loop_reads_the_clock_once_per_step_and_still_reports_progress(reruns, capfd):
