@@ -12,8 +12,10 @@ An :class:`Engine` runs a model's circuit on a schedule with a Brian2 code-gener
   value costs one binary start instead of a build.  Projects live in a directory this process
   holds alone (:func:`standalone_directory`), one sub-directory per circuit: Brian2 rewrites
   only the generated files whose code changed, so another structure of the same circuit
-  recompiles only those (an incremental build).  Brian2's runtime device is active again after
-  every run.
+  recompiles only those (an incremental build).  Processes that share the cache (a sweep's
+  workers) compile a structure once between them: one builds under the cache's build lock,
+  the others copy its project (:func:`_shared_build`).  Brian2's runtime device is active
+  again after every run.
 - ``numpy`` and ``cython`` run in-process (runtime mode); the network is rebuilt for every run
   and the bound values are assigned before it.
 
@@ -23,11 +25,15 @@ run or for an earlier one (tested).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import hashlib
 import itertools
 import os
+import shutil
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,10 +280,11 @@ class Engine:
         )
         build_rules.canonical_clock_order(device)
         build_rules.report_once_per_step(device)
-        build_rules.write_build_files(directory)
         if progress:
             sys.stderr.write(f"  building the {model.circuit} network in {directory}\n")
-        device.build(directory=str(directory), compile=True, run=False, with_output=False)
+        with _shared_build(directory, key):
+            build_rules.write_build_files(directory)
+            device.build(directory=str(directory), compile=True, run=False, with_output=False)
         self.builds += 1
         self._handle = _Handle(key, built, network, directory, time.perf_counter() - t0)
 
@@ -391,6 +398,62 @@ def _progress(elapsed: float, completed: float, start: float, duration: float) -
     if completed >= 1.0:
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+#: A built project's structure (a digest of its :func:`structure_key`), written after a build.
+_STRUCTURE_FILE = ".bioattn_structure"
+#: Files of a project that belong to one process's runs, not to its build.
+_RUN_FILES = ("results", "*.lock")
+
+
+@contextlib.contextmanager
+def _shared_build(directory: Path, key: tuple) -> Iterator[None]:
+    """Build the project ``directory`` for structure ``key`` once per machine, not once per
+    process.
+
+    Concurrent processes (a sweep's workers) each hold their own slot of the standalone cache
+    (:func:`standalone_directory`), as Brian2 requires, and would each compile the same
+    network, in parallel on the same cores.  Instead a build takes the cache's build lock, and
+    a process whose project is not built for ``key`` first copies the project of another slot
+    that is (sources, objects and binary, their modification times kept; not that slot's
+    results): Brian2 then rewrites no file and ``make`` finds nothing to do.  Correctness never
+    rests on the copy — a file that differs is regenerated and recompiled as usual.  Projects
+    outside the cache's slots (an engine given its own directory) build alone.
+    """
+    slot = directory.parent
+    if fcntl is None or slot not in _SLOT_LOCKS:
+        yield
+        return
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()
+    marker = directory / _STRUCTURE_FILE
+    with open(slot.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not _is_built(directory, digest):
+                marker.unlink(missing_ok=True)
+                source = next(
+                    (
+                        other / directory.name
+                        for other in sorted(slot.parent.glob("slot*"))
+                        if other != slot and _is_built(other / directory.name, digest)
+                    ),
+                    None,
+                )
+                if source is not None:
+                    shutil.copytree(
+                        source, directory, dirs_exist_ok=True, symlinks=True,
+                        ignore=shutil.ignore_patterns(*_RUN_FILES, _STRUCTURE_FILE),
+                    )  # fmt: skip
+            marker.unlink(missing_ok=True)
+            yield
+            marker.write_text(digest)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _is_built(directory: Path, digest: str) -> bool:
+    marker = directory / _STRUCTURE_FILE
+    return marker.is_file() and marker.read_text() == digest and (directory / "main").is_file()
 
 
 def _remove_run_arrays(device: Any, directory: Path) -> None:

@@ -176,7 +176,7 @@ def biased_competition_figure(ds: xr.Dataset, summary: dict) -> Figure:
 
 def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Recorded column cells, attend in vs out: intact, pulvinar inactivated, direct feedback
-    silenced."""
+    silenced, both silenced."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     attend = ds["attend_index"].values
     states = list(ds["state"].values)
@@ -185,7 +185,7 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
         rate = ds["recorded_rate"].sel(state=state).values
         means = [rate[:, attend == a].mean() for a in (0, 1)]
         axes[0].bar(np.arange(2) + width * k, means, width, label=state.replace("_", " "),
-                    color=("tab:green", "0.6", "tab:purple")[k % 3])  # fmt: skip
+                    color=("tab:green", "0.6", "tab:purple", "k")[k % 4])  # fmt: skip
     axes[0].set_xticks(np.arange(2) + width * (len(states) - 1) / 2, ["attend out", "attend in"])
     axes[0].set(ylabel="rate (Hz)", title="recorded column (item-preferring cells)")
     axes[0].legend(frameon=False)

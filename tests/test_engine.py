@@ -162,6 +162,50 @@ def test_a_new_process_reuses_the_build_without_compiling_anything(reruns, tmp_p
         np.testing.assert_array_equal(spikes["i"], reruns["first"].i("sensory"))
 
 
+_SLOT_SCRIPT = """
+import sys
+import numpy as np
+from bioattn import config
+from bioattn.engine import Engine
+sys.path.insert(0, sys.argv[1])
+from test_engine import SCALE, _schedule
+model = config.load_model()
+engine = Engine("cpp_standalone")
+out = engine.simulate(model, _schedule(model), seed=3, scale=SCALE)
+np.savez(sys.argv[2], t=out.t("sensory"), i=out.i("sensory"), root=str(engine.root))
+"""
+
+
+def test_a_second_process_copies_the_build_of_another_cache_slot(tmp_path, monkeypatch):
+    """Sweep workers compile a structure once between them (bioattn.engine._shared_build): a
+    process whose cache slot is empty copies a slot built for the same structure, make
+    compiles nothing (every object and the binary keep the first build's time stamps), and
+    the spikes are those of the first process."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BIOATTN_CACHE_DIR", str(cache))
+    model = config.load_model()
+    first = Engine("cpp_standalone")  # this process's slot of the new cache: slot0
+    reference = first.simulate(model, _schedule(model), seed=3, scale=SCALE)
+    built = first.root / "two_area"
+    assert first.root == cache / "slot0"
+    saved = tmp_path / "spikes.npz"
+    subprocess.run(
+        [sys.executable, "-c", _SLOT_SCRIPT, str(Path(__file__).parent), str(saved)],
+        check=True,
+        env={**os.environ, "BIOATTN_CACHE_DIR": str(cache)},
+    )
+    spikes = np.load(saved)
+    copy = Path(str(spikes["root"])) / "two_area"
+    assert copy.parent == cache / "slot1"  # slot0 is held by this process
+    compiled = [Path("main"), *(p.relative_to(built) for p in built.rglob("*.o"))]
+    assert len(compiled) > 50
+    assert {p: (copy / p).stat().st_mtime_ns for p in compiled} == {
+        p: (built / p).stat().st_mtime_ns for p in compiled
+    }
+    np.testing.assert_array_equal(spikes["t"], reference.t("sensory"))
+    np.testing.assert_array_equal(spikes["i"], reference.i("sensory"))
+
+
 def test_the_loop_reads_the_clock_once_per_step_and_still_reports_progress(reruns, capfd):
     """bioattn.compile.report_once_per_step: Brian2's per-code-object std::clock() check (800,000
     system calls per simulated second at full size) is asked once per step; the progress report

@@ -2,24 +2,25 @@
 
 Every location holds an item (features evenly spread, location b at ``first_angle`` + b·360°/L).
 A spatial cue selects either the recorded location (``attend in``) or another one (``attend
-out``); no feature cue.  The same trials run three times per seed: intact; with a
+out``); no feature cue.  The same trials run four times per seed: intact; with a
 muscimol-like tonic GABA_A conductance on every pulvinar relay cell (``inactivation_g``,
-replacing ``pulvinar.g_muscimol``: the direct cortical feedback is the only route left); and
-with the direct PPC → column feedback silenced (``[feedback]`` conductances 0: the pulvinar is
-the only route left).
+replacing ``pulvinar.g_muscimol``: the direct cortical feedback is the only route left); with
+the direct PPC → column feedback silenced (``[feedback]`` conductances 0: the pulvinar is the
+only route left); and with both silenced (the control: no route for spatial attention left).
 
 Recorded: column cells of the recorded location preferring its item (within ``cell_window``).
 
 Metrics (summary.json):
-- ``ami_intact``, ``ami_inactivated``, ``ami_feedback_silenced``: attention modulation index
-  (A − U)/(A + U) of those cells, A = attend in, U = attend out (rates in the stimulus window);
+- ``ami_intact``, ``ami_inactivated``, ``ami_feedback_silenced``, ``ami_both_silenced``:
+  attention modulation index (A − U)/(A + U) of those cells, A = attend in, U = attend out
+  (rates in the stimulus window);
 - ``direct_share`` = ami_inactivated / ami_intact and ``pulvinar_share`` =
   ami_feedback_silenced / ami_intact: how much of the modulation each route carries alone;
-- ``evoked_intact``, ``evoked_inactivated``: their evoked rate, stimulus window minus the
+- ``evoked_<state>``: their evoked rate, stimulus window minus the
   spontaneous rate in the inter-trial interval (before any cue), averaged over both attention
   conditions (Hz);
-- ``pulvinar_rate_intact``, ``pulvinar_rate_inactivated``: mean relay rate (Hz), a check that
-  the inactivation silenced the relay;
+- ``pulvinar_rate_<state>``: mean relay rate (Hz), a check that the inactivation silenced the
+  relay;
 - ``noise_corr_similar_attend_in_<state>``, ``noise_corr_similar_attend_out_<state>``: spike-count
   correlation of recorded-column cell pairs whose preferences differ by < 15° (trials of all
   seeds pooled; the curve over the preference difference is ``noise_corr_by_similarity_*`` in
@@ -43,7 +44,7 @@ from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, reg
 from bioattn.units import nS
 
 NAME = "pulvinar-inactivation"
-STATES = ("intact", "inactivated", "feedback_silenced")
+STATES = ("intact", "inactivated", "feedback_silenced", "both_silenced")
 #: The direct feedback's conductances (silenced in the ``feedback_silenced`` state).
 FEEDBACK = ("feedback.g_ampa_e", "feedback.g_nmda_e", "feedback.g_ampa_i")
 ATTENTION = ("out", "in")
@@ -78,10 +79,10 @@ def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run pulvinar inactivation: attend in / out × ``n_trials`` per seed, intact, with
-    ``inactivation_g`` on every relay cell, and with the direct feedback silenced (the same
-    build: only run-time values change); returns the attention modulation indices, evoked rates
-    and pulvinar rates of the three states, each route's share and the figure.  ``options``:
-    seeds, trials, scale, target, progress (:class:`RunOptions`)."""
+    ``inactivation_g`` on every relay cell, with the direct feedback silenced and with both
+    (the same build: only run-time values change); returns the attention modulation indices,
+    evoked rates and pulvinar rates of the four states, each route's share and the figure.
+    ``options``: seeds, trials, scale, target, progress (:class:`RunOptions`)."""
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window, stim = r.p, r.seeds, r.n_loc, r.trials, r.window, r.windows
     settings, progress = r.settings, r.settings.progress
@@ -89,13 +90,17 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     rec = p.recorded_location - 1
 
     per_state, measured_by_state, spikes, correlations = {}, {}, {}, {}
-    silent = 0.0 * nS
+    muscimol = {"pulvinar.g_muscimol": p.inactivation_g}
+    no_feedback = dict.fromkeys(FEEDBACK, 0.0 * nS)
+    edits = {
+        "intact": {},
+        "inactivated": muscimol,
+        "feedback_silenced": no_feedback,
+        "both_silenced": {**muscimol, **no_feedback},
+    }
     attend = np.array([t.labels["attend"] for t in trials])
-    for state, state_model in (
-        ("intact", model),
-        ("inactivated", model.replace({"pulvinar.g_muscimol": p.inactivation_g})),
-        ("feedback_silenced", model.replace(dict.fromkeys(FEEDBACK, silent))),
-    ):
+    for state in STATES:
+        state_model = model.replace(edits[state]) if edits[state] else model
         if progress:
             print(f"{NAME}: {state}", flush=True)
         outputs = common.run_seeds(state_model, r.schedule, settings)
