@@ -22,22 +22,15 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+
+from bioattn.stats import mean_interval
 
 SEED = "seed"
 
 
 def interval(values: np.ndarray) -> tuple[float, float, float, int]:
     """Mean, lower and upper end of the 95 % t interval of the mean, and n (finite values)."""
-    x = values[np.isfinite(values)]
-    n = int(x.size)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    mean = float(x.mean())
-    if n == 1:
-        return mean, math.nan, math.nan, 1
-    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half, n
+    return mean_interval(values)
 
 
 def _points(sweep: Path) -> list[tuple[dict, dict]]:

@@ -20,6 +20,9 @@ Consecutive runs in one process share the compiled network of each structure
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import numbers
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,10 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bioattn import config, results
+import numpy as np
+
+from bioattn import config, results, stats
 from bioattn.circuits.registry import check_settings
 from bioattn.engine import DEFAULT_TARGET, TARGETS
 from bioattn.errors import BioattnError
+from bioattn.protocols.common import reusing_simulations
 from bioattn.protocols.registry import Protocol, RunOptions, get_protocol, section_name
 
 #: Brian2 seeds numpy's generator, which accepts seeds in [0, 2**32).
@@ -192,10 +198,20 @@ def run(
         progress=progress,
     )
     start = time.perf_counter()
-    result = spec.run(resolved, options)
+    used_seeds = list(seed_tuple or default_seeds(spec, resolved))
+    if len(used_seeds) < 2:
+        result = spec.run(resolved, options)
+    else:
+        with reusing_simulations():
+            per_seed = []
+            for seed in used_seeds:
+                alone = spec.run(resolved, dataclasses.replace(options, seeds=(seed,)))
+                _close(alone.figures)
+                per_seed.append(alone.summary)
+            result = spec.run(resolved, dataclasses.replace(options, seeds=tuple(used_seeds)))
+        result.summary = seed_intervals(result.summary, per_seed)
     wall_time_s = time.perf_counter() - start
     p = resolved.sections.get(f"protocol.{section_name(spec.name)}")
-    used_seeds = list(seed_tuple or default_seeds(spec, resolved))
     n_trials = trials if trials is not None else getattr(p, "n_trials", None)
     call = _call_text(protocol, model, set, seeds, trials, scale, target)
     record = results.provenance(
@@ -215,6 +231,40 @@ def run(
         },
     )
     return Run(spec.name, result.dataset, dict(result.summary), resolved, record, result.figures)
+
+
+#: Suffix of a metric's interval in a run's summary.
+INTERVAL_SUFFIX = "_ci"
+
+
+def seed_intervals(
+    summary: Mapping[str, Any], per_seed: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """``summary`` (all seeds pooled) with, for every numeric metric, ``<metric>_ci``: the 95 %
+    Student-t interval of the mean of that metric computed on each seed alone
+    (:func:`bioattn.stats.mean_interval`; it replaces a protocol's bootstrap over trials), and
+    ``ci_method``, ``ci_n`` (seeds).  Seeds are independent
+    realisations of all noise, so the spread of the per-seed values is the run's uncertainty;
+    the pooled value (the metric itself) is not recomputed."""
+    out = dict(summary)
+    for name, value in summary.items():
+        if name == "ci_n" or isinstance(value, bool) or not isinstance(value, numbers.Real):
+            continue
+        values = [seed.get(name, math.nan) for seed in per_seed]
+        if not all(isinstance(v, numbers.Real) for v in values):
+            continue
+        _, low, high, _ = stats.mean_interval(np.asarray(values, dtype=float))
+        out[f"{name}{INTERVAL_SUFFIX}"] = [low, high]
+    out["ci_method"] = "Student t over seeds"
+    out["ci_n"] = len(per_seed)
+    return out
+
+
+def _close(figures: Mapping[str, Any]) -> None:
+    import matplotlib.pyplot as plt
+
+    for figure in figures.values():
+        plt.close(figure)
 
 
 def _override_texts(edits: Mapping[str, Any] | Iterable[str] | None) -> list[str]:

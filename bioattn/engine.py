@@ -413,12 +413,14 @@ def _shared_build(directory: Path, key: tuple) -> Iterator[None]:
 
     Concurrent processes (a sweep's workers) each hold their own slot of the standalone cache
     (:func:`standalone_directory`), as Brian2 requires, and would each compile the same
-    network, in parallel on the same cores.  Instead a build takes the cache's build lock, and
-    a process whose project is not built for ``key`` first copies the project of another slot
+    network, in parallel on the same cores.  Instead a process whose project is not built for
+    ``key`` builds under the cache's build lock, and first copies the project of another slot
     that is (sources, objects and binary, their modification times kept; not that slot's
-    results): Brian2 then rewrites no file and ``make`` finds nothing to do.  Correctness never
-    rests on the copy — a file that differs is regenerated and recompiled as usual.  Projects
-    outside the cache's slots (an engine given its own directory) build alone.
+    results): Brian2 then rewrites no file and ``make`` finds nothing to do.  A slot marks
+    itself built for a structure (:data:`_STRUCTURE_FILE`) only after its build succeeded.
+    Correctness never rests on the copy — a file that differs is regenerated and recompiled as
+    usual.  Projects outside the cache's slots (an engine given its own directory) build
+    alone.
     """
     slot = directory.parent
     if fcntl is None or slot not in _SLOT_LOCKS:
@@ -426,27 +428,41 @@ def _shared_build(directory: Path, key: tuple) -> Iterator[None]:
         return
     digest = hashlib.sha256(repr(key).encode()).hexdigest()
     marker = directory / _STRUCTURE_FILE
-    with open(slot.parent / ".build.lock", "w") as lock:
+    if _is_built(directory, digest):
+        # Built here already (a warm cache): nothing to copy, so code generation runs beside
+        # the other processes'.  The mark comes off first, under the lock (copies are made
+        # under it), so that nobody copies this project while Brian2 rewrites it.
+        with _build_lock(slot.parent):
+            marker.unlink()
+        yield
+        marker.write_text(digest)
+        return
+    with _build_lock(slot.parent):
+        marker.unlink(missing_ok=True)
+        source = next(
+            (
+                other / directory.name
+                for other in sorted(slot.parent.glob("slot*"))
+                if other != slot and _is_built(other / directory.name, digest)
+            ),
+            None,
+        )
+        if source is not None:
+            shutil.copytree(
+                source, directory, dirs_exist_ok=True, symlinks=True,
+                ignore=shutil.ignore_patterns(*_RUN_FILES, _STRUCTURE_FILE),
+            )  # fmt: skip
+        yield
+        marker.write_text(digest)
+
+
+@contextlib.contextmanager
+def _build_lock(cache: Path) -> Iterator[None]:
+    """The standalone cache's build lock (``fcntl.flock`` on ``cache/.build.lock``)."""
+    with open(cache / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not _is_built(directory, digest):
-                marker.unlink(missing_ok=True)
-                source = next(
-                    (
-                        other / directory.name
-                        for other in sorted(slot.parent.glob("slot*"))
-                        if other != slot and _is_built(other / directory.name, digest)
-                    ),
-                    None,
-                )
-                if source is not None:
-                    shutil.copytree(
-                        source, directory, dirs_exist_ok=True, symlinks=True,
-                        ignore=shutil.ignore_patterns(*_RUN_FILES, _STRUCTURE_FILE),
-                    )  # fmt: skip
-            marker.unlink(missing_ok=True)
             yield
-            marker.write_text(digest)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

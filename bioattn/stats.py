@@ -24,11 +24,13 @@ names the argument, the offending value and what was expected.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import integrate, optimize
+from scipy import stats as scipy_stats
 from scipy.signal import csd, welch
 
 from bioattn.errors import BioattnError
@@ -774,6 +776,26 @@ def fit_tuning_curve(theta: np.ndarray, rates: np.ndarray) -> dict[str, float]:
         "fwhm_deg": fwhm_deg,
         "r2": _r_squared(r, von_mises_tuning(angle, amplitude, kappa, preferred, baseline)),
     }
+
+
+def mean_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean of the finite ``values``, the two-sided Student-t interval of the mean and n.
+
+    mean ± t_{(1+c)/2, n−1} · s / √n (s: sample standard deviation); the interval is (nan, nan)
+    for n < 2 and everything nan for n = 0.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence {confidence!r}: expected a fraction in (0, 1)")
+    x = np.asarray(values, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(x.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, 1
+    half = float(scipy_stats.t.ppf((1 + confidence) / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half, n
 
 
 def modulation_index(attended: ArrayLike, unattended: ArrayLike) -> np.ndarray:

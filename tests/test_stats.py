@@ -454,3 +454,47 @@ def test_spike_field_coherence_is_high_for_phase_locked_spikes_and_near_zero_oth
 def test_spike_field_coherence_rejects_mismatched_shapes():
     with pytest.raises(BioattnError, match="same shape"):
         stats.spike_field_coherence(np.zeros((3, 10)), np.zeros((3, 11)), 1000.0)
+
+
+def test_mean_interval_is_the_student_t_interval_of_the_mean():
+    mean, low, high, n = stats.mean_interval([1.0, 2.0, 3.0, np.nan])
+    half = 4.302652729911275 / np.sqrt(3)  # t(0.975, 2) · s / √n with s = 1
+    assert (mean, n) == (2.0, 3)
+    np.testing.assert_allclose([low, high], [2.0 - half, 2.0 + half], rtol=1e-9)
+    assert np.isnan(stats.mean_interval([5.0])[1]) and stats.mean_interval([])[3] == 0
+    narrower = stats.mean_interval([1.0, 2.0, 3.0], confidence=0.5)
+    assert low < narrower[1] < narrower[2] < high
+
+
+def test_seed_intervals_add_an_interval_to_every_numeric_metric():
+    from bioattn.api import seed_intervals
+
+    pooled = {"gain": 1.2, "between": True, "label": "x", "curve": [1, 2]}
+    per_seed = [{"gain": g, "between": True, "label": "x", "curve": [1, 2]} for g in (1.0, 1.4)]
+    out = seed_intervals(pooled, per_seed)
+    half = 12.706204736174707 * np.std([1.0, 1.4], ddof=1) / np.sqrt(2)
+    np.testing.assert_allclose(out["gain_ci"], [1.2 - half, 1.2 + half], rtol=1e-9)
+    assert out["ci_n"] == 2 and out["gain"] == 1.2
+    assert not {"between_ci", "label_ci", "curve_ci"} & set(out)
+
+
+def test_bootstrap_over_trials_covers_the_mean_with_the_normal_width_and_is_reproducible():
+    from bioattn.protocols.common import bootstrap_intervals
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(1.0, 1.0, 400), rng.normal(3.0, 1.0, 400)
+
+    def analyse(x, y):
+        return {"mean_x": float(x.mean()), "difference": float(y.mean() - x.mean()), "ok": True}
+
+    out = bootstrap_intervals(analyse, [a, b], seed=7)
+    low, high = out["mean_x_ci"]
+    assert low < a.mean() < high
+    # Percentile bootstrap of a mean: 2 · 1.96 · s / √n (here 0.196) within 15 %.
+    np.testing.assert_allclose(high - low, 2 * 1.96 * a.std() / 20, rtol=0.15)
+    assert out["difference_ci"][0] < 2.0 < out["difference_ci"][1]
+    assert "ok_ci" not in out and out["ci_n"] == 400
+    assert bootstrap_intervals(analyse, [a, b], seed=7) == out
+    assert bootstrap_intervals(analyse, [a, b], seed=8) != out
+    with pytest.raises(ValueError, match="different lengths"):
+        bootstrap_intervals(analyse, [a, b[:10]], seed=7)

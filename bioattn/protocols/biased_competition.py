@@ -121,6 +121,10 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         ]
     )  # (scene, attention, trial·seed)
     summary = analyse(by_condition)
+    trials_first = np.moveaxis(by_condition, 2, 0)
+    summary |= common.bootstrap_intervals(
+        lambda x: analyse(np.moveaxis(x, 0, 2)), [trials_first], seed=seeds[0]
+    )
 
     data = {
         "pref_cell_rate": xr.DataArray(

@@ -11,14 +11,19 @@ Per condition every protocol reports (sensory pyramidal cells):
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import math
+import numbers
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from bioattn import stats
+from bioattn import config, stats
 from bioattn.config import Model
 from bioattn.engine import SimulationOutput
 from bioattn.errors import BioattnError
@@ -76,11 +81,45 @@ def cued_stimulus_epochs(p: Any, cued: bool, stim_angle: float, contrast: float)
     ]
 
 
+#: Simulations kept by :func:`reusing_simulations` (None: none kept).
+_KEPT: dict[tuple, SimulationOutput] | None = None
+
+
+@contextlib.contextmanager
+def reusing_simulations() -> Iterator[None]:
+    """Inside the block, :func:`run_seeds` hands back a simulation it already ran — same model
+    text, schedule, seed, scale and target — instead of running it again (the same spikes: runs
+    are reproducible).  :func:`bioattn.api.run` analyses each seed alone and then all seeds
+    together on one set of simulations this way."""
+    global _KEPT
+    outer = _KEPT
+    _KEPT = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _KEPT = outer
+
+
+def _schedule_digest(schedule: Schedule) -> str:
+    digest = hashlib.sha256(repr((schedule.resolution, schedule.n_locations)).encode())
+    for name, values in sorted(schedule.arrays().items()):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
 def run_seeds(model: Model, schedule: Schedule, settings: RunSettings) -> list[SimulationOutput]:
     """Run the schedule once per seed (each seed an independent realisation of all noise)."""
     outputs = []
     engine = settings.options.engine
+    kept = _KEPT
+    if kept is not None:
+        schedule_digest = _schedule_digest(schedule)
+        identity = (config.to_toml(model), schedule_digest, settings.scale, engine.target)
     for k, seed in enumerate(settings.seeds):
+        if kept is not None and (*identity, seed) in kept:
+            outputs.append(kept[(*identity, seed)])
+            continue
         if settings.progress:
             sys.stderr.write(
                 f"seed {seed} ({k + 1}/{len(settings.seeds)}): {schedule.duration:.1f} s of "
@@ -91,7 +130,59 @@ def run_seeds(model: Model, schedule: Schedule, settings: RunSettings) -> list[S
                 model, schedule, seed=seed, scale=settings.scale, progress=settings.progress
             )
         )
+        if kept is not None:
+            kept[(*identity, seed)] = outputs[-1]
     return outputs
+
+
+#: Resamples of the bootstrap over trials (a single seed's intervals).
+BOOTSTRAP_RESAMPLES = 1000
+#: Confidence of every reported interval.
+CONFIDENCE = 0.95
+
+
+def bootstrap_intervals(
+    analyse: Callable[..., dict[str, float]],
+    samples: Sequence[np.ndarray],
+    *,
+    seed: int,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+) -> dict[str, Any]:
+    """``<metric>_ci`` for every numeric metric of ``analyse(*samples)``: the percentile
+    bootstrap interval (``CONFIDENCE``) over trials; ``ci_method`` and ``ci_n`` (trials) say
+    so.
+
+    Every array of ``samples`` has the trials on its first axis (all of one length); each
+    resample draws trials with replacement, the same draw for every array (trials that belong
+    together — one repeat of every condition, interleaved in one block — stay together), and
+    re-runs ``analyse``.  Used when a run has a single seed; with several seeds
+    :func:`bioattn.api.run` replaces these by intervals over seeds.  ``seed``: the run's seed
+    (the same run gives the same intervals).
+    """
+    n = {len(a) for a in samples}
+    if len(n) != 1:
+        raise ValueError(f"bootstrap samples of different lengths {sorted(n)}")
+    n_trials = n.pop()
+    rng = np.random.default_rng([seed, n_trials])
+    draws: dict[str, list[float]] = {}
+    for _ in range(n_resamples):
+        pick = rng.integers(0, n_trials, n_trials)
+        with np.errstate(all="ignore"):
+            metrics = analyse(*(a[pick] for a in samples))
+        for name, value in metrics.items():
+            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+                continue
+            draws.setdefault(name, []).append(float(value))
+    tail = 100 * (1 - CONFIDENCE) / 2
+    out: dict[str, Any] = {"ci_method": "percentile bootstrap over trials", "ci_n": n_trials}
+    for name, values in draws.items():
+        finite = np.asarray(values)[np.isfinite(values)]
+        # Fewer than 95 % finite resamples (a ratio over a vanishing difference): no interval.
+        if finite.size < CONFIDENCE * n_resamples:
+            out[f"{name}_ci"] = [math.nan, math.nan]
+        else:
+            out[f"{name}_ci"] = [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
+    return out
 
 
 def counts_in(

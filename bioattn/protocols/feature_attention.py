@@ -123,6 +123,20 @@ def analyse(
     }
 
 
+#: Bootstrap resamples of this protocol's intervals (each refits two tuning curves: ~40 ms).
+FIT_RESAMPLES = 500
+
+
+def _gamma_metrics(gamma: np.ndarray, relative: np.ndarray) -> dict[str, float]:
+    """Gamma power, absolute and relative, by cue, from (cue, direction, sample) arrays."""
+    return {
+        "gamma_power_attended": float(gamma[1].mean()),
+        "gamma_power_unattended": float(gamma[0].mean()),
+        "relative_gamma_attended": float(relative[1].mean()),
+        "relative_gamma_unattended": float(relative[0].mean()),
+    }
+
+
 def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run the feature-attention protocol: ``n_directions`` stimulus directions × cue (none / at
     θ_A) × ``n_trials`` per seed in one schedule; returns tuning curves with and without the
@@ -217,13 +231,23 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             "noise_corr_similar_unattended",
         )
     }
-    summary["gamma_power_attended"] = float(gamma[1].mean())
-    summary["gamma_power_unattended"] = float(gamma[0].mean())
-    summary["relative_gamma_attended"] = float(relative[1].mean())
-    summary["relative_gamma_unattended"] = float(relative[0].mean())
+    summary |= _gamma_metrics(gamma.reshape(2, n_dirs, -1), relative.reshape(2, n_dirs, -1))
     for cue, label in (("cued", "attended"), ("uncued", "unattended")):
         freqs_c, values = coherence[cue]
         summary[f"spike_lfp_coherence_{label}"] = common.gamma_mean(freqs_c, values)
+
+    # Intervals by bootstrap over trials: one sample is one repeat of every cue × direction.
+    def resampled(counts_t: np.ndarray, gamma_t: np.ndarray, relative_t: np.ndarray) -> dict:
+        metrics = analyse(np.moveaxis(counts_t, 0, 2), window, angles, directions, p)
+        metrics = {key: metrics[key] for key in summary if key in metrics}
+        return metrics | _gamma_metrics(np.moveaxis(gamma_t, 0, 2), np.moveaxis(relative_t, 0, 2))
+
+    summary |= common.bootstrap_intervals(
+        resampled,
+        [np.moveaxis(a.reshape(2, n_dirs, n_trials * len(seeds), *a.shape[4:]), 2, 0)
+         for a in (shaped, gamma, relative)],
+        seed=seeds[0], n_resamples=FIT_RESAMPLES,
+    )  # fmt: skip
     from bioattn.figures import feature_attention_figure
 
     return ProtocolResult(

@@ -77,6 +77,32 @@ def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.
     return sc.interleave(p, blocks)
 
 
+def _similarity_curve(counts: np.ndarray, preferences: np.ndarray) -> np.ndarray:
+    """Noise correlation by preference difference of ``counts`` (trial, cell), one condition."""
+    return common.noise_correlation_by_similarity(counts[None], preferences)
+
+
+def analyse(
+    rates: np.ndarray, evoked: np.ndarray, counts: np.ndarray, preferences: np.ndarray
+) -> dict[str, float]:
+    """Metrics (module docstring) from the recorded cells' rates and evoked rates (sample,
+    attention, state), the recorded column's counts (sample, attention, state, cell) and the
+    cells' preferred angles (rad)."""
+    out: dict[str, float] = {}
+    for k, state in enumerate(STATES):
+        a, u = rates[:, 1, k].mean(), rates[:, 0, k].mean()
+        out[f"ami_{state}"] = float(stats.modulation_index(a, u))
+        out[f"evoked_{state}"] = float(evoked[:, :, k].mean())
+        out[f"rate_attend_in_{state}"] = float(a)
+        out[f"rate_attend_out_{state}"] = float(u)
+        for m, label in enumerate(ATTENTION):
+            similar = _similarity_curve(counts[:, m, k], preferences)[0]
+            out[f"noise_corr_similar_attend_{label}_{state}"] = float(similar)
+    for route, state in (("direct", "inactivated"), ("pulvinar", "feedback_silenced")):
+        out[f"{route}_share"] = out[f"ami_{state}"] / out["ami_intact"]
+    return out
+
+
 def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run pulvinar inactivation: attend in / out × ``n_trials`` per seed, intact, with
     ``inactivation_g`` on every relay cell, with the direct feedback silenced and with both
@@ -89,7 +115,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     base = r.schedule.windows("iti")
     rec = p.recorded_location - 1
 
-    per_state, measured_by_state, spikes, correlations = {}, {}, {}, {}
+    per_state, measured_by_state, spikes, recorded = {}, {}, {}, {}
     muscimol = {"pulvinar.g_muscimol": p.inactivation_g}
     no_feedback = dict.fromkeys(FEEDBACK, 0.0 * nS)
     edits = {
@@ -118,32 +144,35 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             ]
         ) / (base[:, 1] - base[:, 0])
         per_state[state] = (rate, rate - baseline)
-        recorded = measured["column"][:, :, rec, :]  # (seed, trial, cell)
-        correlations[state] = np.stack(
-            [
-                common.noise_correlation_by_similarity(
-                    recorded[:, attend == a].reshape(1, -1, n_col),
-                    2 * np.pi * np.arange(n_col) / n_col,
-                )
-                for a in range(len(ATTENTION))
-            ]
-        )  # (attention, preference-difference bin)
+        recorded[state] = measured["column"][:, :, rec, :]  # (seed, trial, cell)
         measured_by_state[state] = measured
         spikes[state] = outputs
 
-    summary: dict[str, float] = {}
-    for state, (rate, evoked) in per_state.items():
-        a, u = rate[:, attend == 1].mean(), rate[:, attend == 0].mean()
-        summary[f"ami_{state}"] = float(stats.modulation_index(a, u))
-        summary[f"evoked_{state}"] = float(evoked.mean())
-        summary[f"rate_attend_in_{state}"] = float(a)
-        summary[f"rate_attend_out_{state}"] = float(u)
-        summary[f"pulvinar_rate_{state}"] = float(measured_by_state[state]["pulvinar_rate"].mean())
-        for a, label in enumerate(ATTENTION):
-            summary[f"noise_corr_similar_attend_{label}_{state}"] = float(correlations[state][a, 0])
+    # Trials first, as (seed·repeat, attention, state[, cell]): one sample is one repeat of both
+    # attention conditions (interleaved in one block), what the bootstrap over trials draws.
+    repeat = np.array([t.labels["repeat"] for t in trials])
+    order = np.lexsort((attend, repeat))
 
-    for route, state in (("direct", "inactivated"), ("pulvinar", "feedback_silenced")):
-        summary[f"{route}_share"] = summary[f"ami_{state}"] / summary["ami_intact"]
+    def by_repeat(x: np.ndarray) -> np.ndarray:  # (state, seed, trial, ...)
+        y = np.moveaxis(x[:, :, order], 0, 2)  # (seed, trial, state, ...)
+        return y.reshape(-1, len(ATTENTION), *y.shape[2:])
+
+    rates = by_repeat(np.stack([per_state[s][0] for s in STATES]))
+    evoked = by_repeat(np.stack([per_state[s][1] for s in STATES]))
+    counts = by_repeat(np.stack([recorded[s] for s in STATES]))
+    preferences = 2 * np.pi * np.arange(counts.shape[-1]) / counts.shape[-1]
+    correlations = {
+        state: np.stack(
+            [_similarity_curve(counts[:, a, k], preferences) for a in range(len(ATTENTION))]
+        )  # (attention, preference-difference bin)
+        for k, state in enumerate(STATES)
+    }
+    summary = analyse(rates, evoked, counts, preferences)
+    for state in STATES:
+        summary[f"pulvinar_rate_{state}"] = float(measured_by_state[state]["pulvinar_rate"].mean())
+    summary |= common.bootstrap_intervals(
+        lambda *x: analyse(*x, preferences), [rates, evoked, counts], seed=seeds[0]
+    )
 
     data = {
         "recorded_rate": xr.DataArray(

@@ -17,7 +17,7 @@ Executors: ``local`` — :class:`concurrent.futures.ProcessPoolExecutor` with ``
 processes (1: in this process), forked from a fork server that imported Brian2 once
 (:func:`start_workers`; spawn where there is no fork server); ``dask`` —
 ``scheduler="local"`` starts a ``dask.distributed.LocalCluster`` with one single-threaded
-worker process per worker, an address connects to a running scheduler (e.g. a
+worker process per worker (forked from the same fork server), an address connects to a running scheduler (e.g. a
 ``dask-jobqueue`` SLURM cluster).  Brian2 is imported in every Dask worker's main thread by a
 worker plugin (importing it in a task thread fails on its signal handler).  Both executors
 call the same :func:`run_point`, so they give bit-identical points.
@@ -25,12 +25,13 @@ call the same :func:`run_point`, so they give bit-identical points.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,9 +259,10 @@ def _pool_context() -> Any:
 
 
 def start_workers(workers: int, scheduler: str | None = None) -> None:
-    """Start the local pool's fork server now, so that it imports Brian2 while the caller
-    plans the sweep (the CLI calls this first; :func:`execute` works without it)."""
-    if workers > 1 and scheduler is None:
+    """Start the fork server of the local pool or of a Dask ``LocalCluster`` now, so that it
+    imports Brian2 while the caller plans the sweep (the CLI calls this first; :func:`execute`
+    works without it)."""
+    if (workers > 1 and scheduler is None) or scheduler == "local":
         context = _pool_context()
         if context.get_start_method() == "forkserver":
             from multiprocessing import forkserver
@@ -318,6 +320,24 @@ def _require_dask() -> None:
         ) from None
 
 
+@contextlib.contextmanager
+def _local_cluster_start_method() -> Iterator[None]:
+    """Dask's worker start method set to this module's fork server where the platform has one
+    (started with Brian2 imported; Dask's own preload list no longer applies to a running
+    server), else Dask's default."""
+    import dask
+
+    context = _pool_context()
+    if context.get_start_method() != "forkserver":
+        yield
+        return
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        yield
+
+
 def _run_dask(
     tasks: list[Task],
     out: str,
@@ -331,10 +351,13 @@ def _run_dask(
 
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            preload=[PRELOAD_MODULE],
-        )  # fmt: skip
+        # Worker processes forked from the fork server that imported Brian2 once (as the local
+        # pool's; :func:`start_workers`), not spawned fresh: each would import it (~5 s).
+        with _local_cluster_start_method():
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                preload=[PRELOAD_MODULE],
+            )  # fmt: skip
         client = Client(cluster)
     else:
         try:
