@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import stats as scipy_stats
 
 from bioattn import config, stats
 from bioattn.config import Model
@@ -148,21 +149,27 @@ def bootstrap_intervals(
     seed: int,
     n_resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> dict[str, Any]:
-    """``<metric>_ci`` for every numeric metric of ``analyse(*samples)``: the percentile
-    bootstrap interval (``CONFIDENCE``) over trials; ``ci_method`` and ``ci_n`` (trials) say
-    so.
+    """``<metric>_ci`` for every numeric metric of ``analyse(*samples)``: the bias-corrected
+    percentile bootstrap interval (``CONFIDENCE``) over trials; ``ci_method`` and ``ci_n``
+    (trials) say so.
 
     Every array of ``samples`` has the trials on its first axis (all of one length); each
     resample draws trials with replacement, the same draw for every array (trials that belong
     together — one repeat of every condition, interleaved in one block — stay together), and
-    re-runs ``analyse``.  Used when a run has a single seed; with several seeds
-    :func:`bioattn.api.run` replaces these by intervals over seeds.  ``seed``: the run's seed
-    (the same run gives the same intervals).
+    re-runs ``analyse``.  Bias-corrected (Efron 1987, "BC"): with θ̂ the metric on the trials
+    as run and p the share of resamples below it (ties count half), z₀ = Φ⁻¹(p), the interval
+    is the Φ(2z₀ ± z_{(1+c)/2}) quantiles of the resamples.  A plain percentile interval would
+    sit below θ̂ for statistics that resampling with replacement biases (a variance or a Fano
+    factor loses (n−1)/n: repeated trials), z₀ moves it back.  Used when a run has a single
+    seed; with several seeds :func:`bioattn.api.run` replaces these by intervals over seeds.
+    ``seed``: the run's seed (the same run gives the same intervals).
     """
     n = {len(a) for a in samples}
     if len(n) != 1:
         raise ValueError(f"bootstrap samples of different lengths {sorted(n)}")
     n_trials = n.pop()
+    with np.errstate(all="ignore"):
+        point = analyse(*samples)
     rng = np.random.default_rng([seed, n_trials])
     draws: dict[str, list[float]] = {}
     for _ in range(n_resamples):
@@ -173,15 +180,23 @@ def bootstrap_intervals(
             if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
                 continue
             draws.setdefault(name, []).append(float(value))
-    tail = 100 * (1 - CONFIDENCE) / 2
-    out: dict[str, Any] = {"ci_method": "percentile bootstrap over trials", "ci_n": n_trials}
+    z = scipy_stats.norm.ppf((1 + CONFIDENCE) / 2)
+    out: dict[str, Any] = {
+        "ci_method": "bias-corrected percentile bootstrap over trials",
+        "ci_n": n_trials,
+    }
     for name, values in draws.items():
         finite = np.asarray(values)[np.isfinite(values)]
+        estimate = float(point.get(name, math.nan))
         # Fewer than 95 % finite resamples (a ratio over a vanishing difference): no interval.
-        if finite.size < CONFIDENCE * n_resamples:
+        if finite.size < CONFIDENCE * n_resamples or not math.isfinite(estimate):
             out[f"{name}_ci"] = [math.nan, math.nan]
-        else:
-            out[f"{name}_ci"] = [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
+            continue
+        below = np.count_nonzero(finite < estimate) + 0.5 * np.count_nonzero(finite == estimate)
+        share = np.clip(below / finite.size, 1 / (finite.size + 1), finite.size / (finite.size + 1))
+        z0 = scipy_stats.norm.ppf(share)
+        levels = 100 * scipy_stats.norm.cdf([2 * z0 - z, 2 * z0 + z])
+        out[f"{name}_ci"] = [float(v) for v in np.percentile(finite, levels)]
     return out
 
 

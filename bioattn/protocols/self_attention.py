@@ -16,7 +16,11 @@ to their own item without lateral connections.
 Metrics (summary.json):
 - ``other_weight_lateral``, ``other_weight_none``: the others' share of a column's weights,
   Σ_{k≠b} w_k / Σ_k w_k, averaged over columns and trials, with and without lateral input;
-- ``self_weight_lateral``, ``self_weight_none``: the own item's weight (template units).
+- ``self_weight_lateral``, ``self_weight_none``: the own item's weight (template units);
+- every metric has ``<metric>_ci``, its 95 % interval: a bias-corrected bootstrap over trials with
+  one seed (one sample: one scene, run without and with lateral connections; the template is
+  re-estimated from every resample), Student t over seeds with several
+  (bioattn.api.seed_intervals).
 """
 
 from __future__ import annotations
@@ -70,6 +74,43 @@ def column_weights(
     return weights.reshape(n_seed, n_trial, n_loc, n_loc), template
 
 
+def condition_weights(
+    columns: dict[str, np.ndarray], features: np.ndarray, window: float
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Template weights (sample, column, item) per condition and the template, estimated from
+    the ``none`` condition: ``columns`` maps each of ``CONDITIONS`` to its column counts
+    (sample, location, cell), ``features`` the items' angles (sample, location) in rad."""
+    weights, template = {}, None
+    for condition in CONDITIONS:
+        w, template = column_weights(columns[condition][None], features, window, template)
+        weights[condition] = w[0]
+    return weights, template
+
+
+def weight_metrics(weights: dict[str, np.ndarray]) -> dict[str, float]:
+    """Summary metrics (module docstring) from the weights (..., column, item) per condition."""
+    summary: dict[str, float] = {}
+    n_loc = weights[CONDITIONS[0]].shape[-1]
+    own = np.eye(n_loc, dtype=bool)
+    for condition in CONDITIONS:
+        w = weights[condition]
+        total = np.nansum(w, axis=-1)
+        others = np.nansum(np.where(own, 0.0, w), axis=-1)
+        summary[f"other_weight_{condition}"] = float(np.mean(others / total))
+        summary[f"self_weight_{condition}"] = float(np.mean(w[..., own]))
+    return summary
+
+
+def analyse(
+    column_none: np.ndarray, column_lateral: np.ndarray, features: np.ndarray, window: float
+) -> dict[str, float]:
+    """Summary metrics (module docstring) from the column counts (sample, location, cell)
+    without and with lateral connections and the items' angles (sample, location) in rad; one
+    sample is one scene of one seed (seed-major).  The template is estimated from these data."""
+    columns = dict(zip(CONDITIONS, (column_none, column_lateral), strict=True))
+    return weight_metrics(condition_weights(columns, features, window)[0])
+
+
 def run(model: Model, options: RunOptions) -> ProtocolResult:
     """Run self-attention: the same trials without and with lateral column ↔ column AMPA (two
     structures: the lateral projection is built only when switched on); returns each column's
@@ -83,23 +124,24 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "none": {"lateral.g_ampa_e": 0 * nS, "lateral.g_ampa_i": 0 * nS},
         "lateral": {"lateral.g_ampa_e": p.lateral_g_e, "lateral.g_ampa_i": p.lateral_g_i},
     }
-    measured, template, weights = {}, None, {}
+    measured = {}
     for condition in CONDITIONS:
         if progress:
             print(f"{NAME}: lateral connections {condition}", flush=True)
         outputs = common.run_seeds(model.replace(lateral[condition]), r.schedule, r.settings)
         measured[condition] = sc.measure(outputs, windows, model)
-        weights[condition], template = column_weights(
-            measured[condition]["column"], features, window, template
-        )
-    summary: dict[str, float] = {}
-    own = np.eye(n_loc, dtype=bool)
-    for condition in CONDITIONS:
-        w = weights[condition]
-        total = np.nansum(w, axis=3)
-        others = np.nansum(np.where(own, 0.0, w), axis=3)
-        summary[f"other_weight_{condition}"] = float(np.mean(others / total))
-        summary[f"self_weight_{condition}"] = float(np.mean(w[..., own]))
+    # One sample per scene and seed, seed-major (the order the weights have always pooled).
+    columns = {c: m["column"].reshape(-1, *m["column"].shape[2:]) for c, m in measured.items()}
+    features_t = np.tile(features, (len(seeds), 1))
+    sample_weights, template = condition_weights(columns, features_t, window)
+    weights = {c: w.reshape(len(seeds), n_trials, n_loc, n_loc) for c, w in sample_weights.items()}
+    summary = weight_metrics(sample_weights)
+    # One analyse call ~8 ms at the default design (measured): the default resamples.
+    summary |= common.bootstrap_intervals(
+        lambda *x: analyse(*x, window),
+        [columns["none"], columns["lateral"], features_t],
+        seed=seeds[0],
+    )
 
     data = {
         "item_weight": xr.DataArray(

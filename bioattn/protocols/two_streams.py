@@ -21,7 +21,10 @@ Q_A / (Q_A + Q_B) (the circuit's ground-truth mixture weight; bioattn.protocols.
   ``interaction`` = (share_a_both − share_a_none) − spatial_effect − feature_effect
   (0 = the two streams add);
 - ``gate_a_spatial`` / ``gate_a_none``: the pulvinar gate at A with / without the spatial cue;
-  ``column_gain_a_feature``: A's column (A-preferring cells) with the feature cue on A over none.
+  ``column_gain_a_feature``: A's column (A-preferring cells) with the feature cue on A over none;
+- every metric has ``<metric>_ci``, its 95 % interval: a bias-corrected bootstrap over trials with
+  one seed (one sample: one repeat of all 9 combinations), Student t over seeds with several
+  (bioattn.api.seed_intervals).
 """
 
 from __future__ import annotations
@@ -67,24 +70,23 @@ def design(p: TwoStreamsParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial
     return sc.interleave(p, blocks)
 
 
-def run(model: Model, options: RunOptions) -> ProtocolResult:
-    """Run two streams: spatial cue (A / B / none) × feature cue (A / B / none) × ``n_trials``
-    per seed; returns how far each stream moves the readout towards its item, the
-    ground-truth charge shares and the figure.  ``options``: seeds, trials, scale, target,
-    progress (:class:`RunOptions`)."""
-    r = sc.prepare(model, NAME, design, options)
-    p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
-    outputs = common.run_seeds(model, r.schedule, r.settings)
-    measured = sc.measure(outputs, r.windows, model)
-
-    # Ground truth of the mixture: each column's feedforward charge onto the readout.
-    spatial = np.array([t.labels["spatial"] for t in trials])
-    feature = np.array([t.labels["feature"] for t in trials])
-    charge = measured["ff_charge"]  # (seed, trial, location)
-    share = charge[..., 0] / (charge[..., 0] + charge[..., 1])
+def analyse(
+    share: np.ndarray,
+    gate: np.ndarray,
+    column: np.ndarray,
+    spatial: np.ndarray,
+    feature: np.ndarray,
+) -> dict[str, float]:
+    """Summary metrics (module docstring), every array (sample, trial): one sample per repeat
+    block of every seed (seed-major), its trials in run order.  A's charge share, the gate at
+    A's location, the mean count of A's cells in A's column, and the trials' spatial and
+    feature cue indices (into ``CUES``)."""
+    share, gate, column, spatial, feature = (
+        x.reshape(-1) for x in (share, gate, column, spatial, feature)
+    )
 
     def mean_share(s: int, f: int) -> float:
-        return float(np.nanmean(share[:, (spatial == s) & (feature == f)]))
+        return float(np.nanmean(share[(spatial == s) & (feature == f)]))
 
     none, a, b = (CUES.index(c) for c in CUES)
     summary = {
@@ -100,17 +102,55 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         summary["share_a_both"] - summary["share_a_none"]
         - summary["spatial_effect"] - summary["feature_effect"]
     )  # fmt: skip
+    summary["gate_a_spatial"] = float(gate[spatial == a].mean())
+    summary["gate_a_none"] = float(gate[spatial == none].mean())
+    no_space = spatial == none
+    summary["column_gain_a_feature"] = float(
+        column[no_space & (feature == a)].mean() / column[no_space & (feature == none)].mean()
+    )
+    return summary
+
+
+def by_repeat(
+    trials: list[sc.SceneTrial], share: np.ndarray, gate: np.ndarray, column: np.ndarray
+) -> list[np.ndarray]:
+    """:func:`analyse`'s arrays from the per-trial ``share``, ``gate`` and ``column`` (seed,
+    trial) and the trials' cue labels: each (seed·repeat, trial of the block), seed-major, so
+    that one bootstrap sample is one repeat of all 9 cue combinations (the block's trials in
+    run order: sc.interleave keeps the blocks together, so this is a reshape)."""
+    repeat = np.array([t.labels["repeat"] for t in trials])
+    order = np.argsort(repeat, kind="stable")
+    spatial = np.array([t.labels["spatial"] for t in trials])
+    feature = np.array([t.labels["feature"] for t in trials])
+    n_samples = len(share) * (int(repeat.max()) + 1)
+    return [
+        np.broadcast_to(x, share.shape)[:, order].reshape(n_samples, -1)
+        for x in (share, gate, column, spatial, feature)
+    ]
+
+
+def run(model: Model, options: RunOptions) -> ProtocolResult:
+    """Run two streams: spatial cue (A / B / none) × feature cue (A / B / none) × ``n_trials``
+    per seed; returns how far each stream moves the readout towards its item, the
+    ground-truth charge shares and the figure.  ``options``: seeds, trials, scale, target,
+    progress (:class:`RunOptions`)."""
+    r = sc.prepare(model, NAME, design, options)
+    p, seeds, n_loc, trials, window = r.p, r.seeds, r.n_loc, r.trials, r.window
+    outputs = common.run_seeds(model, r.schedule, r.settings)
+    measured = sc.measure(outputs, r.windows, model)
+
+    # Ground truth of the mixture: each column's feedforward charge onto the readout.
+    charge = measured["ff_charge"]  # (seed, trial, location)
+    share = charge[..., 0] / (charge[..., 0] + charge[..., 1])
+
     gate = measured["gate"][..., 0]
-    summary["gate_a_spatial"] = float(gate[:, spatial == a].mean())
-    summary["gate_a_none"] = float(gate[:, spatial == none].mean())
     n_col = outputs[0].n("column") // n_loc
     cells = sc.item_cells(2 * np.pi * np.arange(n_col) / n_col, p.angle_a, p.cell_window)
     column_a = measured["column"][:, :, 0, cells].mean(axis=2)
-    no_space = spatial == none
-    summary["column_gain_a_feature"] = float(
-        column_a[:, no_space & (feature == a)].mean()
-        / column_a[:, no_space & (feature == none)].mean()
-    )
+
+    samples = by_repeat(trials, share, gate, column_a)
+    summary = analyse(*samples)
+    summary |= common.bootstrap_intervals(analyse, samples, seed=seeds[0])
 
     data = {
         "share_a": xr.DataArray(share, dims=("seed", "trial"), attrs={"units": "1"}),

@@ -16,7 +16,10 @@ Metrics (summary.json), set sizes > 1:
   (1/set size if attention did nothing), and ``target_share_ratio`` = share × set size;
 - ``target_share_strength_<k>``: the same per cue strength (k = index into cue_strengths);
 - ``ppc_target_rate``, ``ppc_distractor_rate``: PPC pool rates at target and distractor
-  locations (Hz); ``gate_target``, ``gate_distractor``: pulvinar gates there.
+  locations (Hz); ``gate_target``, ``gate_distractor``: pulvinar gates there;
+- every metric has ``<metric>_ci``, its 95 % interval: a bias-corrected bootstrap over trials with
+  one seed (one sample: one repeat of every set size × cue strength × contrast), Student t over
+  seeds with several (bioattn.api.seed_intervals).
 
 ``cross-attention`` runs the same trials: the query comes from another area (PFC) to the items'
 keys (columns → PPC), the cross-attention case of a transformer.
@@ -79,20 +82,40 @@ def design(p: VisualSearchParams, n_loc: int, n_trials: int) -> list[sc.SceneTri
     return sc.interleave(p, blocks)
 
 
-def analyse(
-    measured: dict[str, np.ndarray], trials: list[sc.SceneTrial], n_strengths: int
-) -> dict[str, float]:
+def design_arrays(trials: list[sc.SceneTrial]) -> tuple[np.ndarray, ...]:
+    """Per trial: the target location, the set size, the cue-strength index (trial,) and the
+    occupied locations (trial, location)."""
     target = np.array([t.labels["target_location"] for t in trials])
     size = np.array([sum(i is not None for i in t.items) for t in trials])
     strength = np.array([t.labels["strength"] for t in trials])
     occupied = np.array([[i is not None for i in t.items] for t in trials])
-    rows = np.arange(len(trials))
-    charge = measured["ff_charge"].mean(axis=0)  # (trial, location), over seeds
+    return target, size, strength, occupied
+
+
+def analyse(
+    charge: np.ndarray,
+    ppc: np.ndarray,
+    gate: np.ndarray,
+    target: np.ndarray,
+    size: np.ndarray,
+    strength: np.ndarray,
+    occupied: np.ndarray,
+    n_strengths: int,
+) -> dict[str, float]:
+    """Summary metrics (module docstring), every array with one sample per repeat block on the
+    first axis and the block's trials (in run order) on the axis after the seeds: the
+    feedforward charge, PPC rates and gates (sample, seed, trial, location), each trial first
+    averaged over seeds; the design (:func:`design_arrays`) as (sample, trial[, location])."""
+    n_loc = occupied.shape[-1]
+    target, size, strength = (x.reshape(-1) for x in (target, size, strength))
+    occupied = occupied.reshape(-1, n_loc)
+    rows = np.arange(target.size)
+    charge = charge.mean(axis=1).reshape(-1, n_loc)  # (trial, location), over seeds
     share = charge[rows, target] / np.where(occupied, charge, 0).sum(axis=1)
     multi = size > 1
     distractor = occupied.copy()
     distractor[rows, target] = False
-    ppc, gate = measured["ppc_rate"].mean(axis=0), measured["gate"].mean(axis=0)
+    ppc, gate = (x.mean(axis=1).reshape(-1, n_loc) for x in (ppc, gate))
     summary = {
         "target_charge_share": float(share[multi].mean()),
         "target_share_ratio": float((share * size)[multi].mean()),
@@ -104,6 +127,22 @@ def analyse(
     for g in range(n_strengths):
         summary[f"target_share_strength_{g}"] = float(share[multi & (strength == g)].mean())
     return summary
+
+
+def by_repeat(measured: dict[str, np.ndarray], trials: list[sc.SceneTrial]) -> list[np.ndarray]:
+    """:func:`analyse`'s arrays: the charge, PPC rates and gates of ``measured`` (seed, trial,
+    location) as (repeat, seed, trial of the block, location) and the design as (repeat, trial
+    of the block[, location]), the trials of each block in run order."""
+    repeat = np.array([t.labels["repeat"] for t in trials])
+    order = np.argsort(repeat, kind="stable")  # the identity: sc.interleave keeps blocks
+    n_repeats = int(repeat.max()) + 1
+
+    def blocks(x: np.ndarray) -> np.ndarray:  # (seed, trial, ...) → (repeat, seed, trial, ...)
+        return np.moveaxis(x[:, order].reshape(len(x), n_repeats, -1, *x.shape[2:]), 0, 1)
+
+    signals = [blocks(measured[key]) for key in ("ff_charge", "ppc_rate", "gate")]
+    labels = [x[order].reshape(n_repeats, -1, *x.shape[1:]) for x in design_arrays(trials)]
+    return signals + labels
 
 
 def _run(name: str):
@@ -118,7 +157,12 @@ def _run(name: str):
         schedule = r.schedule
         outputs = common.run_seeds(model, schedule, r.settings)
         measured = sc.measure(outputs, r.windows, model)
-        summary = analyse(measured, trials, len(p.cue_strengths))
+        n_strengths = len(p.cue_strengths)
+        samples = by_repeat(measured, trials)
+        summary = analyse(*samples, n_strengths)
+        summary |= common.bootstrap_intervals(
+            lambda *x: analyse(*x, n_strengths), samples, seed=seeds[0]
+        )
         data = {
             **sc.measures_dataset(measured, window),
             **sc.trial_labels(trials, n_loc),

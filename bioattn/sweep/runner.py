@@ -17,10 +17,10 @@ Executors: ``local`` — :class:`concurrent.futures.ProcessPoolExecutor` with ``
 processes (1: in this process), forked from a fork server that imported Brian2 once
 (:func:`start_workers`; spawn where there is no fork server); ``dask`` —
 ``scheduler="local"`` starts a ``dask.distributed.LocalCluster`` with one single-threaded
-worker process per worker (forked from the same fork server), an address connects to a running scheduler (e.g. a
-``dask-jobqueue`` SLURM cluster).  Brian2 is imported in every Dask worker's main thread by a
-worker plugin (importing it in a task thread fails on its signal handler).  Both executors
-call the same :func:`run_point`, so they give bit-identical points.
+worker process per worker (forked from the same fork server), an address connects to a
+running scheduler (e.g. a ``dask-jobqueue`` SLURM cluster).  Brian2 is imported in every Dask
+worker's main thread by a worker plugin (importing it in a task thread fails on its signal
+handler).  Both executors call the same :func:`run_point`, so they give bit-identical points.
 """
 
 from __future__ import annotations
