@@ -36,7 +36,7 @@ from bioattn import config, results, stats
 from bioattn.circuits.registry import check_settings
 from bioattn.engine import DEFAULT_TARGET, TARGETS
 from bioattn.errors import BioattnError
-from bioattn.protocols.common import reusing_simulations
+from bioattn.protocols.common import intervals_given, reusing_simulations
 from bioattn.protocols.registry import Protocol, RunOptions, get_protocol, section_name
 
 #: Brian2 seeds numpy's generator, which accepts seeds in [0, 2**32).
@@ -208,7 +208,9 @@ def run(
                 alone = spec.run(resolved, dataclasses.replace(options, seeds=(seed,)))
                 _close(alone.figures)
                 per_seed.append(alone.summary)
-            result = spec.run(resolved, dataclasses.replace(options, seeds=tuple(used_seeds)))
+            # The pooled run reports (and draws) these instead of a bootstrap over its trials.
+            with intervals_given(seed_intervals(per_seed[0], per_seed)):
+                result = spec.run(resolved, dataclasses.replace(options, seeds=tuple(used_seeds)))
         result.summary = seed_intervals(result.summary, per_seed)
     wall_time_s = time.perf_counter() - start
     p = resolved.sections.get(f"protocol.{section_name(spec.name)}")

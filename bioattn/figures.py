@@ -15,6 +15,38 @@ from bioattn import stats  # noqa: E402
 CUE_COLOURS = {"uncued": "0.4", "cued": "tab:red"}
 
 
+def _interval(summary: dict, key: str) -> tuple[float, float] | None:
+    """``key``'s 95 % interval from the summary (``<key>_ci``), or None where it has none."""
+    ci = summary.get(f"{key}_ci")
+    if ci is None or len(ci) != 2 or not np.all(np.isfinite(np.asarray(ci, dtype=float))):
+        return None
+    return float(ci[0]), float(ci[1])
+
+
+def _with_ci(summary: dict, key: str, fmt: str = ".2f") -> str:
+    """``key``'s value as text, with its 95 % interval where the summary has one."""
+    ci = _interval(summary, key)
+    text = format(summary[key], fmt)
+    return text if ci is None else f"{text} [{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
+
+
+def _ci_note(summary: dict) -> str:
+    """What the intervals are: ``95 % CI: <method>, n = <n>`` (empty when there are none)."""
+    if "ci_method" not in summary:
+        return ""
+    return f"95 % CI: {summary['ci_method']}, n = {summary['ci_n']}"
+
+
+def _errors(summary: dict, keys: list[str]) -> np.ndarray:
+    """Asymmetric error bars (2, len(keys)) from the keys' intervals (0 where there is none)."""
+    out = np.zeros((2, len(keys)))
+    for k, key in enumerate(keys):
+        ci = _interval(summary, key)
+        if ci is not None:
+            out[:, k] = max(summary[key] - ci[0], 0.0), max(ci[1] - summary[key], 0.0)
+    return out
+
+
 def feature_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Tuning curves of cells preferring the attended direction, cued vs not; FSG curve; LFP;
     noise correlations against the pair's preference difference."""
@@ -34,8 +66,8 @@ def feature_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
     axes[0].set(
         xlabel="stimulus direction (deg)",
         ylabel="rate (Hz)",
-        title=f"cells preferring the attended direction\ngain {summary['gain_pref']:.2f}, "
-        f"width ratio {summary['width_ratio']:.2f}",
+        title=f"cells preferring the attended direction\ngain {_with_ci(summary, 'gain_pref')}, "
+        f"width ratio {_with_ci(summary, 'width_ratio')}",
     )
     axes[0].legend(frameon=False)
     axes[1].axhline(0, color="0.7", lw=0.8)
@@ -75,7 +107,9 @@ def feature_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
         title=f"shared variability ({n_samples} trials per direction)",
     )
     axes[3].legend(frameon=False)
-    fig.tight_layout()
+    if _ci_note(summary):
+        fig.text(0.005, 0.005, _ci_note(summary), fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
@@ -100,9 +134,11 @@ def working_memory_figure(ds: xr.Dataset, summary: dict) -> Figure:
     axes[1].set(
         xlabel="time from cue onset (s)",
         ylabel="bump amplitude |z| (Hz)",
-        title=f"persistence {summary['bump_persistence_s']:.2f} s",
+        title=f"persistence {_with_ci(summary, 'bump_persistence_s')} s",
     )
-    fig.tight_layout()
+    if _ci_note(summary):
+        fig.text(0.005, 0.005, _ci_note(summary), fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
@@ -157,8 +193,10 @@ def biased_competition_figure(ds: xr.Dataset, summary: dict) -> Figure:
     axes[0].set_xticks(x, [str(s) for s in ds["scene"].values])
     axes[0].set(
         ylabel="rate of pref-tuned readout cells (Hz)",
-        title=f"pair shift: attend pref {summary['pair_shift_attend_pref']:.2f}, "
-        f"nonpref {summary['pair_shift_attend_nonpref']:.2f}",
+        title=f"pair shift: attend pref {_with_ci(summary, 'pair_shift_attend_pref')}, "
+        f"nonpref {_with_ci(summary, 'pair_shift_attend_nonpref')}\nsingle attended gain "
+        f"{_with_ci(summary, 'single_gain_attended')} (mean ± s.e.m. of {rates['sample'].size} "
+        "trials)",
     )
     axes[0].legend(frameon=False)
     scene = ds["scene_index"].values
@@ -170,7 +208,9 @@ def biased_competition_figure(ds: xr.Dataset, summary: dict) -> Figure:
     axes[1].set(xlabel="readout preferred feature (deg)", ylabel="rate (Hz)",
                 title="readout population response to the pair")  # fmt: skip
     axes[1].legend(frameon=False)
-    fig.tight_layout()
+    if _ci_note(summary):
+        fig.text(0.005, 0.005, _ci_note(summary), fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
@@ -191,16 +231,22 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
     axes[0].legend(frameon=False)
     keys = [("ami", "attention modulation index"), ("evoked", "evoked rate (Hz)")]
     for k, (key, label) in enumerate(keys):
-        values = [summary[f"{key}_{s}"] for s in states]
-        axes[1].plot(np.arange(len(states)), values if k == 0 else np.asarray(values) / max(values),
-                     "o-", label=label if k == 0 else f"{label}, relative")  # fmt: skip
+        names = [f"{key}_{s}" for s in states]
+        values = np.array([summary[name] for name in names])
+        scale = 1.0 if k == 0 else 1.0 / values.max()
+        axes[1].errorbar(np.arange(len(states)), values * scale, _errors(summary, names) * scale,
+                         fmt="o-", capsize=3,
+                         label=label if k == 0 else f"{label}, relative")  # fmt: skip
+    axes[1].axhline(0, color="0.7", lw=0.8)
     axes[1].set_xticks(np.arange(len(states)), [s.replace("_", "\n") for s in states])
     axes[1].set(
-        title=f"AMI {summary['ami_intact']:.3f} intact; direct path alone "
+        title=f"AMI intact {_with_ci(summary, 'ami_intact', '.3f')}\ndirect path alone "
         f"{summary['direct_share']:.0%}, pulvinar alone {summary['pulvinar_share']:.0%}"
     )
     axes[1].legend(frameon=False)
-    fig.tight_layout()
+    if _ci_note(summary):
+        fig.text(0.005, 0.005, f"error bars: {_ci_note(summary)}", fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 

@@ -40,7 +40,7 @@ def test_readme_api_example_runs(tmp_path, monkeypatch):
     assert run.summary["delay_bump_amplitude_hz"] > 0
     assert (tmp_path / "results" / "wm-api" / "results.nc").is_file()
     assert run.provenance["seeds"] == [1, 2]
-    assert run.summary["ci_n"] == 2
+    assert run.summary["ci_n"] == 2 and run.summary["ci_method"] == "Student t over seeds"
     low, high = run.summary["delay_bump_amplitude_hz_ci"]
     assert low < high
     # The pooled metric (mean over trials of both seeds) lies inside the per-seed interval.

@@ -498,3 +498,17 @@ def test_bootstrap_over_trials_covers_the_mean_with_the_normal_width_and_is_repr
     assert bootstrap_intervals(analyse, [a, b], seed=8) != out
     with pytest.raises(ValueError, match="different lengths"):
         bootstrap_intervals(analyse, [a, b[:10]], seed=7)
+
+
+def test_intervals_over_seeds_replace_the_bootstrap_in_the_pooled_run():
+    """bioattn.api.run hands the intervals over seeds to the run that pools the seeds, so that
+    its summary and figures show them (common.intervals_given)."""
+    from bioattn.protocols.common import bootstrap_intervals, intervals_given
+
+    x = np.arange(10.0)
+    given = {"m": 4.5, "m_ci": [1.0, 8.0], "ci_method": "Student t over seeds", "ci_n": 5}
+    with intervals_given(given):
+        inside = bootstrap_intervals(lambda a: {"m": float(a.mean())}, [x], seed=1)
+    assert inside == {"m_ci": [1.0, 8.0], "ci_method": "Student t over seeds", "ci_n": 5}
+    outside = bootstrap_intervals(lambda a: {"m": float(a.mean())}, [x], seed=1)
+    assert outside["ci_n"] == 10 and outside["m_ci"] != [1.0, 8.0]

@@ -142,6 +142,27 @@ BOOTSTRAP_RESAMPLES = 1000
 CONFIDENCE = 0.95
 
 
+#: Intervals a caller already has (over seeds) and that :func:`bootstrap_intervals` hands back.
+_GIVEN: dict[str, Any] | None = None
+
+
+@contextlib.contextmanager
+def intervals_given(intervals: dict[str, Any]) -> Iterator[None]:
+    """Inside the block, :func:`bootstrap_intervals` returns the ``<metric>_ci`` entries (and
+    ``ci_method``, ``ci_n``) of ``intervals`` instead of resampling: :func:`bioattn.api.run`
+    hands the intervals over seeds to the run that pools them, so that its summary and its
+    figures show the same intervals."""
+    global _GIVEN
+    outer, _GIVEN = (
+        _GIVEN,
+        {k: v for k, v in intervals.items() if k.endswith("_ci") or k in ("ci_method", "ci_n")},
+    )
+    try:
+        yield
+    finally:
+        _GIVEN = outer
+
+
 def bootstrap_intervals(
     analyse: Callable[..., dict[str, float]],
     samples: Sequence[np.ndarray],
@@ -161,12 +182,15 @@ def bootstrap_intervals(
     is the Φ(2z₀ ± z_{(1+c)/2}) quantiles of the resamples.  A plain percentile interval would
     sit below θ̂ for statistics that resampling with replacement biases (a variance or a Fano
     factor loses (n−1)/n: repeated trials), z₀ moves it back.  Used when a run has a single
-    seed; with several seeds :func:`bioattn.api.run` replaces these by intervals over seeds.
-    ``seed``: the run's seed (the same run gives the same intervals).
+    seed; with several seeds :func:`bioattn.api.run` gives intervals over seeds instead
+    (:func:`intervals_given`).  ``seed``: the run's seed (the same run gives the same
+    intervals).
     """
     n = {len(a) for a in samples}
     if len(n) != 1:
         raise ValueError(f"bootstrap samples of different lengths {sorted(n)}")
+    if _GIVEN is not None:
+        return dict(_GIVEN)
     n_trials = n.pop()
     with np.errstate(all="ignore"):
         point = analyse(*samples)
