@@ -258,7 +258,9 @@ def test_run_writes_a_complete_result_directory(capsys, tmp_path, fake_protocol)
     assert code == 0, err
     assert err == ""
 
-    (call,) = fake_protocol.calls
+    # Each seed analysed alone (for the intervals over seeds), then all three pooled.
+    *alone, call = fake_protocol.calls
+    assert [c["options"].seeds for c in alone] == [(5,), (6,), (7,)]
     options = call["options"]
     assert options.seeds == (5, 6, 7)
     assert options.n_trials == 4
@@ -281,7 +283,11 @@ def test_run_writes_a_complete_result_directory(capsys, tmp_path, fake_protocol)
 
     dataset, summary, provenance = results.load_result(out)
     np.testing.assert_array_equal(dataset["rate"].values, np.arange(6.0).reshape(2, 3))
-    assert summary == {"x": 1.0, "y": 0.123456789}
+    # The fake gives the same numbers for every seed: zero-width intervals over the 3 seeds.
+    assert summary == {
+        "x": 1.0, "y": 0.123456789, "x_ci": [1.0, 1.0], "y_ci": [0.123456789, 0.123456789],
+        "ci_method": "Student t over seeds", "ci_n": 3,
+    }  # fmt: skip
     assert provenance["protocol"] == FAKE
     assert provenance["seed"] == 5
     assert provenance["seeds"] == [5, 6, 7]
