@@ -36,7 +36,12 @@ from bioattn import config, results, stats
 from bioattn.circuits.registry import check_settings
 from bioattn.engine import DEFAULT_TARGET, TARGETS
 from bioattn.errors import BioattnError
-from bioattn.protocols.common import intervals_given, reusing_simulations
+from bioattn.protocols.common import (
+    CONFIDENCE,
+    INTERVAL_SUFFIX,
+    intervals_given,
+    reusing_simulations,
+)
 from bioattn.protocols.registry import Protocol, RunOptions, get_protocol, section_name
 
 #: Brian2 seeds numpy's generator, which accepts seeds in [0, 2**32).
@@ -204,14 +209,17 @@ def run(
     else:
         with reusing_simulations():
             per_seed = []
-            for seed in used_seeds:
-                alone = spec.run(resolved, dataclasses.replace(options, seeds=(seed,)))
-                _close(alone.figures)
-                per_seed.append(alone.summary)
+            # Only each seed's point values are used: no bootstrap intervals for them.
+            with intervals_given({}):
+                for seed in used_seeds:
+                    alone = spec.run(resolved, dataclasses.replace(options, seeds=(seed,)))
+                    close_figures(alone.figures)
+                    per_seed.append(alone.summary)
+            intervals = seed_intervals(per_seed)
             # The pooled run reports (and draws) these instead of a bootstrap over its trials.
-            with intervals_given(seed_intervals(per_seed[0], per_seed)):
+            with intervals_given(intervals):
                 result = spec.run(resolved, dataclasses.replace(options, seeds=tuple(used_seeds)))
-        result.summary = seed_intervals(result.summary, per_seed)
+        result.summary = {**result.summary, **intervals}
     wall_time_s = time.perf_counter() - start
     p = resolved.sections.get(f"protocol.{section_name(spec.name)}")
     n_trials = trials if trials is not None else getattr(p, "n_trials", None)
@@ -235,34 +243,28 @@ def run(
     return Run(spec.name, result.dataset, dict(result.summary), resolved, record, result.figures)
 
 
-#: Suffix of a metric's interval in a run's summary.
-INTERVAL_SUFFIX = "_ci"
-
-
-def seed_intervals(
-    summary: Mapping[str, Any], per_seed: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """``summary`` (all seeds pooled) with, for every numeric metric, ``<metric>_ci``: the 95 %
-    Student-t interval of the mean of that metric computed on each seed alone
-    (:func:`bioattn.stats.mean_interval`; it replaces a protocol's bootstrap over trials), and
-    ``ci_method``, ``ci_n`` (seeds).  Seeds are independent
-    realisations of all noise, so the spread of the per-seed values is the run's uncertainty;
-    the pooled value (the metric itself) is not recomputed."""
-    out = dict(summary)
-    for name, value in summary.items():
+def seed_intervals(per_seed: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """For every numeric metric of the per-seed summaries, ``<metric>_ci``: the 95 % Student-t
+    interval of the mean of that metric computed on each seed alone
+    (:func:`bioattn.stats.mean_interval`), and ``ci_method``, ``ci_n`` (seeds).  Seeds are
+    independent realisations of all noise, so the spread of the per-seed values is the run's
+    uncertainty; the pooled value (the metric itself) stays the pooled analysis's."""
+    out: dict[str, Any] = {}
+    for name, value in per_seed[0].items():
         if name == "ci_n" or isinstance(value, bool) or not isinstance(value, numbers.Real):
             continue
         values = [seed.get(name, math.nan) for seed in per_seed]
         if not all(isinstance(v, numbers.Real) for v in values):
             continue
-        _, low, high, _ = stats.mean_interval(np.asarray(values, dtype=float))
+        _, low, high, _ = stats.mean_interval(np.asarray(values, dtype=float), CONFIDENCE)
         out[f"{name}{INTERVAL_SUFFIX}"] = [low, high]
     out["ci_method"] = "Student t over seeds"
     out["ci_n"] = len(per_seed)
     return out
 
 
-def _close(figures: Mapping[str, Any]) -> None:
+def close_figures(figures: Mapping[str, Any]) -> None:
+    """Close a run's matplotlib figures (a sweep or the per-seed runs keep no figures)."""
     import matplotlib.pyplot as plt
 
     for figure in figures.values():

@@ -11,13 +11,14 @@ import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from bioattn import stats  # noqa: E402
+from bioattn.protocols.common import INTERVAL_SUFFIX  # noqa: E402
 
 CUE_COLOURS = {"uncued": "0.4", "cued": "tab:red"}
 
 
 def _interval(summary: dict, key: str) -> tuple[float, float] | None:
     """``key``'s 95 % interval from the summary (``<key>_ci``), or None where it has none."""
-    ci = summary.get(f"{key}_ci")
+    ci = summary.get(f"{key}{INTERVAL_SUFFIX}")
     if ci is None or len(ci) != 2 or not np.all(np.isfinite(np.asarray(ci, dtype=float))):
         return None
     return float(ci[0]), float(ci[1])
@@ -35,6 +36,16 @@ def _ci_note(summary: dict) -> str:
     if "ci_method" not in summary:
         return ""
     return f"95 % CI: {summary['ci_method']}, n = {summary['ci_n']}"
+
+
+def _finish(fig: Figure, summary: dict, prefix: str = "") -> None:
+    """Lay ``fig`` out, with :func:`_ci_note` (after ``prefix``) at its foot if there is one."""
+    note = _ci_note(summary)
+    if not note:
+        fig.tight_layout()
+        return
+    fig.text(0.005, 0.005, prefix + note, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
 
 
 def _errors(summary: dict, keys: list[str]) -> np.ndarray:
@@ -107,9 +118,7 @@ def feature_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
         title=f"shared variability ({n_samples} trials per direction)",
     )
     axes[3].legend(frameon=False)
-    if _ci_note(summary):
-        fig.text(0.005, 0.005, _ci_note(summary), fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _finish(fig, summary)
     return fig
 
 
@@ -136,9 +145,7 @@ def working_memory_figure(ds: xr.Dataset, summary: dict) -> Figure:
         ylabel="bump amplitude |z| (Hz)",
         title=f"persistence {_with_ci(summary, 'bump_persistence_s')} s",
     )
-    if _ci_note(summary):
-        fig.text(0.005, 0.005, _ci_note(summary), fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _finish(fig, summary)
     return fig
 
 
@@ -208,9 +215,7 @@ def biased_competition_figure(ds: xr.Dataset, summary: dict) -> Figure:
     axes[1].set(xlabel="readout preferred feature (deg)", ylabel="rate (Hz)",
                 title="readout population response to the pair")  # fmt: skip
     axes[1].legend(frameon=False)
-    if _ci_note(summary):
-        fig.text(0.005, 0.005, _ci_note(summary), fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _finish(fig, summary)
     return fig
 
 
@@ -244,9 +249,7 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
         f"{summary['direct_share']:.0%}, pulvinar alone {summary['pulvinar_share']:.0%}"
     )
     axes[1].legend(frameon=False)
-    if _ci_note(summary):
-        fig.text(0.005, 0.005, f"error bars: {_ci_note(summary)}", fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _finish(fig, summary, "error bars: ")
     return fig
 
 

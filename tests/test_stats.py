@@ -471,7 +471,7 @@ def test_seed_intervals_add_an_interval_to_every_numeric_metric():
 
     pooled = {"gain": 1.2, "between": True, "label": "x", "curve": [1, 2]}
     per_seed = [{"gain": g, "between": True, "label": "x", "curve": [1, 2]} for g in (1.0, 1.4)]
-    out = seed_intervals(pooled, per_seed)
+    out = pooled | seed_intervals(per_seed)  # as bioattn.api.run merges them
     half = 12.706204736174707 * np.std([1.0, 1.4], ddof=1) / np.sqrt(2)
     np.testing.assert_allclose(out["gain_ci"], [1.2 - half, 1.2 + half], rtol=1e-9)
     assert out["ci_n"] == 2 and out["gain"] == 1.2

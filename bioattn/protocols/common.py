@@ -140,6 +140,8 @@ def run_seeds(model: Model, schedule: Schedule, settings: RunSettings) -> list[S
 BOOTSTRAP_RESAMPLES = 1000
 #: Confidence of every reported interval.
 CONFIDENCE = 0.95
+#: Suffix of a metric's interval in a run's summary.
+INTERVAL_SUFFIX = "_ci"
 
 
 #: Intervals a caller already has (over seeds) and that :func:`bootstrap_intervals` hands back.
@@ -155,7 +157,11 @@ def intervals_given(intervals: dict[str, Any]) -> Iterator[None]:
     global _GIVEN
     outer, _GIVEN = (
         _GIVEN,
-        {k: v for k, v in intervals.items() if k.endswith("_ci") or k in ("ci_method", "ci_n")},
+        {
+            k: v
+            for k, v in intervals.items()
+            if k.endswith(INTERVAL_SUFFIX) or k in ("ci_method", "ci_n")
+        },
     )
     try:
         yield
@@ -214,13 +220,13 @@ def bootstrap_intervals(
         estimate = float(point.get(name, math.nan))
         # Fewer than 95 % finite resamples (a ratio over a vanishing difference): no interval.
         if finite.size < CONFIDENCE * n_resamples or not math.isfinite(estimate):
-            out[f"{name}_ci"] = [math.nan, math.nan]
+            out[f"{name}{INTERVAL_SUFFIX}"] = [math.nan, math.nan]
             continue
         below = np.count_nonzero(finite < estimate) + 0.5 * np.count_nonzero(finite == estimate)
         share = np.clip(below / finite.size, 1 / (finite.size + 1), finite.size / (finite.size + 1))
         z0 = scipy_stats.norm.ppf(share)
         levels = 100 * scipy_stats.norm.cdf([2 * z0 - z, 2 * z0 + z])
-        out[f"{name}_ci"] = [float(v) for v in np.percentile(finite, levels)]
+        out[f"{name}{INTERVAL_SUFFIX}"] = [float(v) for v in np.percentile(finite, levels)]
     return out
 
 

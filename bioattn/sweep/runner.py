@@ -129,7 +129,7 @@ def run_point(out: str, spec_text: str, task: Task) -> dict:
         target=spec.target, _command_line=["bioattn", "sweep", spec.protocol],
     )  # fmt: skip
     simulations = engine.history[runs_before:]
-    _close_figures(run.figures)
+    api.close_figures(run.figures)
     wall = time.perf_counter() - start
     record = store.point_record(task.point, pid=os.getpid(), builds=engine.builds - builds_before)
     points.write(
@@ -145,13 +145,6 @@ def run_point(out: str, spec_text: str, task: Task) -> dict:
         "pid": os.getpid(),
         "simulations": simulations,
     }
-
-
-def _close_figures(figures: dict) -> None:
-    import matplotlib.pyplot as plt
-
-    for figure in figures.values():
-        plt.close(figure)
 
 
 # --------------------------------------------------------------------------------------------
