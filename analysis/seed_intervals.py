@@ -4,12 +4,13 @@ Reads the finished points of a sweep (``DIR/points/*/point.json`` and ``summary.
 grid has a ``seed`` axis (other axes, if any, group the points) and prints, per group and
 metric: the mean over seeds, the two-sided 95 % Student-t interval of the mean
 (mean ± t₀.₉₇₅,ₙ₋₁ · s/√n) and n.  ``--ratio A/B`` adds the per-seed ratio of two metrics
-(e.g. ``ami_inactivated/ami_intact``) with its interval.
+(e.g. ``ami_inactivated/ami_intact``) with its interval, ``--difference A-B`` their per-seed
+(paired) difference: an interval of the difference that excludes 0 says A and B differ.
 
 Usage::
 
     python analysis/seed_intervals.py sweeps/pulvinar [--ratio ami_inactivated/ami_intact]
-        [--json out.json]
+        [--difference ami_intact-ami_inactivated] [--json out.json]
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sweep", type=Path, help="sweep output directory")
     parser.add_argument("--ratio", action="append", default=[], help="per-seed ratio A/B")
+    parser.add_argument(
+        "--difference", action="append", default=[], help="per-seed (paired) difference A-B"
+    )
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
     args = parser.parse_args(argv)
     points = _points(args.sweep) if args.sweep.is_dir() else []
@@ -54,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bioattn: {args.sweep}: no finished sweep points (expected DIR/points/*/point.json)",
               file=sys.stderr)  # fmt: skip
         return 2
+    for spec, sep in [(r, "/") for r in args.ratio] + [(d, "-") for d in args.difference]:
+        names = spec.split(sep)
+        known = points[0][1]
+        if len(names) != 2 or not all(isinstance(known.get(n), int | float) for n in names):
+            print(f"bioattn: {spec!r}: expected two numeric summary metrics A{sep}B",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     groups: dict[str, list[dict]] = defaultdict(list)
     for coords, summary in points:
         label = ", ".join(f"{k}={v}" for k, v in coords.items() if k != SEED) or "all points"
@@ -66,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         for ratio in args.ratio:
             a, b = ratio.split("/")
             columns[ratio] = columns[a] / columns[b]
+        for difference in args.difference:
+            a, b = difference.split("-")
+            columns[difference] = columns[a] - columns[b]
         for name, values in columns.items():
             mean, low, high, n = interval(values)
             if n:

@@ -48,6 +48,7 @@ import numpy as np
 from brian2.devices.device import all_devices
 
 from bioattn import compile as build_rules
+from bioattn.circuits.bindings import seeded
 from bioattn.circuits.neurons import initialize
 from bioattn.circuits.registry import BuiltCircuit, get_circuit, structure_key
 from bioattn.config import Model
@@ -227,7 +228,7 @@ class Engine:
         key = structure_key(model, schedule, scale, record)
         built_now = self._handle is None or self._handle.key != key or _device_owner is not self
         if built_now:
-            self._build_standalone(key, model, schedule, scale, record, progress)
+            self._build_standalone(key, model, schedule, scale, record, progress, int(seed))
         return self._run_standalone(model, schedule, int(seed), progress, built_now)
 
     # -- cpp_standalone ------------------------------------------------------------------------
@@ -240,6 +241,7 @@ class Engine:
         scale: float,
         record: frozenset[str],
         progress: bool,
+        seed: int,
     ) -> None:
         global _device_owner
         t0 = time.perf_counter()
@@ -266,7 +268,7 @@ class Engine:
         if "<cstdlib>" not in b2.prefs.codegen.cpp.headers:
             b2.prefs.codegen.cpp.headers = [*b2.prefs.codegen.cpp.headers, "<cstdlib>"]
         device = b2.get_device()
-        network, built = self._construct(model, schedule, scale, record)
+        network, built = self._construct(model, schedule, scale, record, seed)
         device.apply_run_args()  # the bound values, before anything reads them
         threads = max(1, int(b2.prefs.devices.cpp_standalone.openmp_threads))
         device.insert_code("main", _SEED_CODE.format(variable=SEED_VARIABLE, threads=threads))
@@ -296,7 +298,7 @@ class Engine:
         b2.set_device("cpp_standalone", directory=str(handle.directory), build_on_run=False)
         device = b2.get_device()
         t0 = time.perf_counter()
-        run_args = handle.built.bindings.run_args(model, schedule)
+        run_args = handle.built.bindings.run_args(model, schedule, seed)
         device.run_environment_variables[SEED_VARIABLE] = str(seed)
         if progress:
             device.run_environment_variables[PROGRESS_VARIABLE] = "1"
@@ -352,7 +354,7 @@ class Engine:
         t0 = time.perf_counter()
         b2.set_device("runtime")
         b2.prefs.codegen.target = self.target
-        network, built = self._construct(model, schedule, scale, record)
+        network, built = self._construct(model, schedule, scale, record, seed)
         built.bindings.assign(model, schedule)
         b2.seed(seed)
         for group in built.populations:
@@ -383,11 +385,12 @@ class Engine:
 
     @staticmethod
     def _construct(
-        model: Model, schedule: Schedule, scale: float, record: frozenset[str]
+        model: Model, schedule: Schedule, scale: float, record: frozenset[str], seed: int
     ) -> tuple[Any, BuiltCircuit]:
         b2.start_scope()
         b2.defaultclock.dt = model["simulation"].dt.to_brian2()
-        built = get_circuit(model.circuit).build(model, schedule, scale, record)
+        with seeded(seed):  # the seeded values a build starts with (runtime targets: its run's)
+            built = get_circuit(model.circuit).build(model, schedule, scale, record)
         return b2.Network(built.objects), built
 
 

@@ -153,20 +153,30 @@ def test_numpy_target_is_reproducible_too():
 # ------------------------------------------------------------------------------------------
 
 
-def _built(circuit_name: str, model_name: str | None = None, scale: float = 0.1):
-    """The circuit's Brian2 objects by name, built on the runtime device (nothing is run)."""
+def _built(
+    circuit_name: str,
+    model_name: str | None = None,
+    scale: float = 0.1,
+    schedule: Schedule | None = None,
+    seed: int = 0,
+):
+    """The circuit's Brian2 objects by name, built on the runtime device (nothing is run), for
+    ``schedule`` (default: one 50 ms trial) and the seeded values of ``seed``."""
     from brian2 import prefs, set_device, start_scope
 
     from bioattn.circuits import registry
+    from bioattn.circuits.bindings import seeded
 
     set_device("runtime")
     prefs.codegen.target = "numpy"  # connecting needs no compiled code objects
     start_scope()
     model = load_model(model_name) if model_name else load_model()
-    n_loc = model["scene"].n_locations if "scene" in model.sections else 0
-    schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
-    schedule.add_trial({}, [("settle", 0.05, {})])
-    built = registry.get_circuit(model.circuit).build(model, schedule, scale)
+    if schedule is None:
+        n_loc = model["scene"].n_locations if "scene" in model.sections else 0
+        schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
+        schedule.add_trial({}, [("settle", 0.05, {})])
+    with seeded(seed):
+        built = registry.get_circuit(model.circuit).build(model, schedule, scale)
     return model, {obj.name: obj for obj in built.objects}
 
 
@@ -204,3 +214,86 @@ def test_lfp_proxy_delays_ampa_and_weights_gaba():
     assert out.shape == t.shape
     np.testing.assert_allclose(out[t < 0.0155], -3.3)
     np.testing.assert_allclose(out[t > 0.0155], 1.0 - 3.3)
+
+
+# ------------------------------------------------------------------------------------------
+# Shared variability (bioattn.circuits.variability), no simulation
+# ------------------------------------------------------------------------------------------
+
+
+def _repeats_schedule(n_repeats: int, per_repeat: int, duration: float = 0.4) -> Schedule:
+    schedule = Schedule(float(load_model()["simulation"].schedule_dt))
+    for k in range(n_repeats):
+        for c in range(per_repeat):
+            schedule.add_trial({"repeat": k, "condition": c}, [("stimulus", duration, {})])
+    return schedule
+
+
+def _trial_paths(schedule: Schedule, paths: np.ndarray) -> list[np.ndarray]:
+    dt = schedule.resolution
+    return [
+        paths[round(t.epochs[0].start / dt) : round(t.epochs[-1].stop / dt)]
+        for t in schedule.trials
+    ]
+
+
+def test_fluctuation_paths_are_unit_variance_ou_with_correlation_time_tau():
+    """Stationary from each trial's start: variance 1, autocorrelation exp(-lag / tau)."""
+    from bioattn.circuits.variability import fluctuation_paths
+
+    tau = 0.2
+    schedule = _repeats_schedule(400, 1, duration=1.0)
+    paths = fluctuation_paths(schedule, 7, tau, 2)
+    trials = np.stack(_trial_paths(schedule, paths))  # (trial, step, block)
+    assert abs(trials[:, 0].var() - 1.0) < 0.15  # from the first step (400 × 2 samples)
+    assert abs(trials.var() - 1.0) < 0.1
+    lag = round(tau / schedule.resolution)
+    r = np.mean(trials[:, :-lag] * trials[:, lag:]) / trials.var()
+    assert abs(r - np.exp(-1.0)) < 0.05
+    assert abs(np.corrcoef(trials[:, :, 0].ravel(), trials[:, :, 1].ravel())[0, 1]) < 0.05
+
+
+def test_trials_of_one_repeat_share_a_path_and_repeats_and_seeds_do_not():
+    """Common random numbers: the conditions of one repeat see one path; the same seed gives
+    the same paths, another seed others."""
+    from bioattn.circuits.variability import fluctuation_paths
+
+    schedule = _repeats_schedule(3, 2)
+    a = _trial_paths(schedule, fluctuation_paths(schedule, 1, 0.2, 4))
+    np.testing.assert_array_equal(a[0], a[1])  # repeat 0, conditions 0 and 1
+    np.testing.assert_array_equal(a[4], a[5])
+    assert np.abs(a[0] - a[2]).max() > 0.5  # repeats 0 and 1
+    b = _trial_paths(schedule, fluctuation_paths(schedule, 1, 0.2, 4))
+    c = _trial_paths(schedule, fluctuation_paths(schedule, 2, 0.2, 4))
+    np.testing.assert_array_equal(np.concatenate(a), np.concatenate(b))
+    assert np.abs(np.concatenate(a) - np.concatenate(c)).max() > 0.5
+    unlabelled = Schedule(schedule.resolution)
+    for _ in range(2):
+        unlabelled.add_trial({}, [("stimulus", 0.4, {})])
+    u = _trial_paths(unlabelled, fluctuation_paths(unlabelled, 1, 0.2, 1))
+    assert np.abs(u[0] - u[1]).max() > 0.5  # trials without a repeat label: their own paths
+
+
+@pytest.mark.parametrize(("circuit", "model_name", "blocks"), [
+    ("two_area", None, 1), ("multi_item", "multi_item", 4),
+])  # fmt: skip
+def test_the_built_network_takes_the_seeds_paths_as_a_run_time_value(circuit, model_name, blocks):
+    """The gain source reads the seeded paths (a TimedArray bound per run, so a new seed needs
+    no new build), and its gain is max(0, 1 + sigma xi)."""
+    from bioattn.circuits.variability import fluctuation_paths
+
+    model = load_model(model_name) if model_name else load_model()
+    n_loc = model["scene"].n_locations if "scene" in model.sections else 0
+    schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
+    for k in range(2):
+        for c in range(2):
+            schedule.add_trial({"repeat": k, "c": c}, [("settle", 0.1, {})])
+    name = "sensory_shared_gain" if circuit == "two_area" else "column_shared_gain"
+    tau = float(model.value("shared_gain.tau"))
+    for seed in (3, 4):
+        _, objects = _built(circuit, model_name, schedule=schedule, seed=seed)
+        source = objects[name]
+        assert "sigma_shared" in source.variables and "shared_xi" in source.namespace
+        values = np.asarray(source.namespace["shared_xi"].values)
+        np.testing.assert_array_equal(values, fluctuation_paths(schedule, seed, tau, blocks))
+        assert values.shape == (schedule.n_steps, blocks)

@@ -13,11 +13,19 @@ rate, a time constant, a kernel's weights or a stimulus value changes without a 
 
 A value is a :class:`bioattn.units.Quantity`, a Brian2 quantity, a number or a numpy array
 (numbers and arrays are taken in the variable's SI unit).
+
+A *seeded* binding's value depends on the run's seed as well (``source(model, schedule,
+seed)``): noise that the circuit draws in numpy rather than in the binary, so that it can be
+laid out by the schedule (:mod:`bioattn.circuits.variability`).  The engine builds a network
+inside :func:`seeded` (the values a runtime build is constructed with) and hands the seed to
+:meth:`Bindings.run_args` at every run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +37,21 @@ from bioattn.units import Quantity
 
 #: A binding's value as a function of (model, schedule).
 Source = Callable[[Any, Any], Any]
+#: A seeded binding's value as a function of (model, schedule, seed).
+SeededSource = Callable[[Any, Any, int], Any]
+
+#: The seed of the run whose network is being built (see :func:`seeded`).
+_BUILD_SEED: contextvars.ContextVar[int] = contextvars.ContextVar("bioattn_build_seed", default=0)
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Networks built inside the block take their seeded values for ``seed``."""
+    token = _BUILD_SEED.set(int(seed))
+    try:
+        yield
+    finally:
+        _BUILD_SEED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -38,7 +61,13 @@ class Binding:
 
     owner: Any
     variable: str
-    source: Source
+    source: Source | SeededSource
+    seeded: bool = False
+
+    def value(self, model: Any, schedule: Any, seed: int) -> Any:
+        if self.seeded:
+            return self.source(model, schedule, seed)  # type: ignore[call-arg]
+        return self.source(model, schedule)  # type: ignore[call-arg]
 
     @property
     def key(self) -> str:
@@ -77,14 +106,23 @@ class Bindings:
         """Bind the values of a TimedArray (same shape at every run)."""
         self.bind(array, "values", source)
 
-    def resolve(self, model: Any, schedule: Any) -> list[tuple[Binding, Any]]:
-        """Every binding with its value for ``model`` and ``schedule``, as Brian2 values."""
-        return [(b, _brian_value(b, b.source(model, schedule))) for b in self._items.values()]
+    def timed_seeded(self, array: b2.TimedArray, source: SeededSource) -> None:
+        """Bind the values of a TimedArray to ``source(model, schedule, seed)``."""
+        binding = Binding(array, "values", source, seeded=True)
+        self._items[binding.key] = binding
 
-    def run_args(self, model: Any, schedule: Any) -> dict:
-        """``device.run(run_args=...)`` for ``model`` and ``schedule``."""
+    def resolve(
+        self, model: Any, schedule: Any, seed: int | None = None
+    ) -> list[tuple[Binding, Any]]:
+        """Every binding with its value for ``model``, ``schedule`` and ``seed`` (default: the
+        seed of the build, :func:`seeded`), as Brian2 values."""
+        seed = _BUILD_SEED.get() if seed is None else int(seed)
+        return [(b, _brian_value(b, b.value(model, schedule, seed))) for b in self._items.values()]
+
+    def run_args(self, model: Any, schedule: Any, seed: int | None = None) -> dict:
+        """``device.run(run_args=...)`` for ``model``, ``schedule`` and ``seed``."""
         out = {}
-        for binding, value in self.resolve(model, schedule):
+        for binding, value in self.resolve(model, schedule, seed):
             if isinstance(binding.owner, b2.TimedArray):
                 out[binding.owner] = value
             else:
@@ -128,4 +166,16 @@ def timed_array(
         name=name,
     )
     bindings.timed(array, source)
+    return array
+
+
+def seeded_timed_array(
+    bindings: Bindings, name: str, dt: Any, source: SeededSource, model: Any, schedule: Any
+) -> b2.TimedArray:
+    """A dimensionless TimedArray of step ``dt`` whose values are bound to ``source(model,
+    schedule, seed)`` (built with the values for the seed of the build, :func:`seeded`)."""
+    array = b2.TimedArray(
+        np.asarray(source(model, schedule, _BUILD_SEED.get()), dtype=float), dt=dt, name=name
+    )
+    bindings.timed_seeded(array, source)
     return array

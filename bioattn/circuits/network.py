@@ -218,7 +218,7 @@ def build_circuit(
     )  # fmt: skip
     add_drive(sensory, "stimulus", inputs["stim_gain"], inputs["stim_angle"], bindings,
               schedule_dt, modulation=SHARED_GAIN_VARIABLE)  # fmt: skip
-    shared = add_shared_gain("sensory", [sensory.exc, sensory.inh], 1, bindings, schedule_dt)
+    shared = add_shared_gain("sensory", [sensory.exc, sensory.inh], 1, bindings, model, schedule)
     add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
     add_erase(pfc, inputs["erase"], bindings, schedule_dt)
 

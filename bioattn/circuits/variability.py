@@ -6,17 +6,27 @@ slow shared fluctuations (< 5 Hz, Mitchell, Sundberg & Reynolds 2009); much of t
 variance is a multiplicative gain of the stimulus drive that wanders within and across trials
 (Goris, Movshon & Simoncelli 2014; Rabinowitz et al. 2015 for V4 populations, whose shared
 gain fluctuations attention reduces; Ecker et al. 2016).  Each block b (a column, or the whole
-sensory ring) gets one Ornstein–Uhlenbeck process
+sensory ring) gets an Ornstein–Uhlenbeck path of unit variance and correlation time τ,
 
-    dξ_b/dt = −ξ_b / τ + √(2/τ) η_b(t)        (unit variance, correlation time τ)
+    ξ_b(t + Δ) = a ξ_b(t) + √(1 − a²) z,   a = exp(−Δ/τ),  z ~ N(0, 1)
 
-and its cells' stimulus drive is multiplied by ``shared_gain`` = max(0, 1 + σ ξ_b) (ξ starts
-at 0, its mean, and is stationary after a few τ: the first inter-trial interval).  Integrated
-by Euler–Maruyama at the drive's schedule step, from the run's seeded generator.  Only the
-stimulus drive fluctuates (background afferents do not), so cells driven by the same item
-share the most variance: correlations fall with the difference of the pair's preferences.
+(the exact discretisation at the schedule step Δ; each trial starts from the stationary
+distribution, ξ_b ~ N(0, 1)), and its cells' stimulus drive is multiplied by ``shared_gain`` =
+max(0, 1 + σ ξ_b).  Only the stimulus drive fluctuates (background afferents do not), so cells
+driven by the same item share the most variance: correlations fall with the difference of the
+pair's preferences.
 Attention adds input that does not carry ξ (top-down, direct feedback) and recruits inhibition,
 so the fluctuating part is a smaller share of an attended cell's input.
+
+**Common random numbers.**  The paths are drawn in numpy from the run's seed and laid out by
+the schedule: trials that repeat one another — the same ``repeat`` label, one repeat of every
+condition of a protocol — share one path, trials without the label each get their own.  So
+the conditions of one repeat (attend in / out, pair / single) see the same fluctuation and
+their differences (modulation indices, shifts, gains) lose the shared gain's variance, while
+a condition's trials, whose covariation is the noise correlation, still differ from each other
+by independent paths.  Expectations are unchanged; only the estimators' variance falls (the
+classic variance reduction of simulation experiments; an animal's conditions are not paired).
+Intervals over seeds, each seed its own set of paths, stay valid.
 
 τ and σ (``[shared_gain]``) are run-time values; σ = 0 removes the shared part.
 """
@@ -26,9 +36,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses
+from brian2 import NeuronGroup, Synapses, second
 
-from bioattn.circuits.bindings import Bindings
+from bioattn.circuits.bindings import Bindings, seeded_timed_array
 
 #: The per-cell variable the gain is written to (a drive ``modulation`` of ``add_drive``).
 VARIABLE = "shared_gain"
@@ -36,30 +46,74 @@ VARIABLE = "shared_gain"
 DECLARATION = f"{VARIABLE} : 1"
 
 
+#: Label of a trial's repeat (trials of one repeat share their path).
+REPEAT_LABEL = "repeat"
+
+
+def fluctuation_paths(schedule: Any, seed: int, tau: float, n_blocks: int) -> np.ndarray:
+    """The unit-variance OU paths ξ (step, block) of ``schedule`` for ``seed`` (module
+    docstring): one path per repeat (or per unlabelled trial), from its own generator
+    ``default_rng((seed, kind, key))``, so a path does not depend on the other trials."""
+    dt = schedule.resolution
+    decay = float(np.exp(-dt / tau))
+    paths = np.zeros((schedule.n_steps, n_blocks))
+    drawn: dict[tuple[int, int], np.ndarray] = {}
+    spans = []
+    for trial in schedule.trials:
+        if not trial.epochs:
+            continue
+        start = int(round(trial.epochs[0].start / dt))
+        stop = int(round(trial.epochs[-1].stop / dt))
+        repeat = trial.condition.get(REPEAT_LABEL)
+        key = (1, int(repeat)) if repeat is not None else (0, trial.index)
+        spans.append((key, start, stop))
+    longest: dict[tuple[int, int], int] = {}
+    for key, start, stop in spans:
+        longest[key] = max(longest.get(key, 0), stop - start)
+    for key, steps in longest.items():
+        z = np.random.default_rng((int(seed), *key)).standard_normal((steps, n_blocks))
+        path = np.empty_like(z)
+        path[0] = z[0]
+        innovation = np.sqrt(1.0 - decay**2)
+        for k in range(1, steps):
+            path[k] = decay * path[k - 1] + innovation * z[k]
+        drawn[key] = path
+    for key, start, stop in spans:
+        paths[start:stop] = drawn[key][: stop - start]
+    return paths
+
+
 def add_shared_gain(
-    name: str, groups: list[NeuronGroup], n_blocks: int, bindings: Bindings, dt: Any
+    name: str,
+    groups: list[NeuronGroup],
+    n_blocks: int,
+    bindings: Bindings,
+    model: Any,
+    schedule: Any,
 ) -> list[Any]:
-    """One OU process per block, written into :data:`VARIABLE` of every cell of ``groups``
-    (cells of block b: ``loc`` = b, blocks of equal size); returns the Brian2 objects.
-    ``dt``: the step of the process and of the write (the drive's schedule step)."""
+    """The shared gain of ``n_blocks`` blocks, written into :data:`VARIABLE` of every cell of
+    ``groups`` (cells of block b: ``loc`` = b, blocks of equal size) at the schedule's step;
+    returns the Brian2 objects.  The paths are a seeded run-time value (a TimedArray)."""
+    dt = schedule.resolution * second
+
+    def paths(model: Any, schedule: Any, seed: int) -> np.ndarray:
+        return fluctuation_paths(schedule, seed, float(model.value("shared_gain.tau")), n_blocks)
+
+    xi = seeded_timed_array(bindings, f"{name}_shared_xi", dt, paths, model, schedule)
     source = NeuronGroup(
         n_blocks,
-        "dzeta/dt = -zeta / tau_shared + sqrt(2 / tau_shared) * xi : 1\n"
-        "tau_shared : second (shared, constant)\n"
         "sigma_shared : 1 (shared, constant)\n"
-        "gain = clip(1 + sigma_shared * zeta, 0, inf) : 1",
-        method="euler",
-        namespace={},
+        "gain = clip(1 + sigma_shared * shared_xi(t, i), 0, inf) : 1",
+        namespace={"shared_xi": xi},
         name=f"{name}_shared_gain",
         dt=dt,
     )
-    bindings.param(source, "tau_shared", "shared_gain.tau")
     bindings.param(source, "sigma_shared", "shared_gain.sigma")
     objects: list[Any] = [source]
     for group in groups:
         write = Synapses(
             source, group, f"{VARIABLE}_post = gain_pre : 1 (summed)",
-            name=f"{group.name}_shared_gain", dt=dt,
+            namespace={"shared_xi": xi}, name=f"{group.name}_shared_gain", dt=dt,
         )  # fmt: skip
         cells = np.arange(len(group))
         write.connect(i=cells // (len(group) // n_blocks), j=cells)

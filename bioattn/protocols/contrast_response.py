@@ -136,7 +136,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         for k, contrast in enumerate(contrasts):
             for cued in (0, 1):
                 schedule.add_trial(
-                    {"trial": trial, "contrast": k, "cue": cued},
+                    {"trial": trial, "contrast": k, "cue": cued, "repeat": trial},
                     common.cued_stimulus_epochs(p, cued, p.attend_angle, float(contrast)),
                 )
     outputs = common.run_seeds(model, schedule, common.RunSettings(seeds, options))

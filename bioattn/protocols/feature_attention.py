@@ -65,7 +65,7 @@ def build_schedule(p: FeatureAttentionParams, resolution: float, n_trials: int) 
         for d, direction in enumerate(directions):
             for cued in (0, 1):
                 schedule.add_trial(
-                    {"cue": cued, "direction": d, "trial": trial},
+                    {"cue": cued, "direction": d, "trial": trial, "repeat": trial},
                     common.cued_stimulus_epochs(p, cued, direction, p.contrast),
                 )
     return schedule
