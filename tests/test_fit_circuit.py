@@ -266,11 +266,13 @@ def test_fit_cli_on_a_small_real_circuit_run(biased_competition_dir, tmp_path, c
     # Attention in the circuit: every model beats Uniform (measured 0.12 bits/spike at the
     # least since issue 11's calibration: spatial attention now gains a single item 1.1-1.5x,
     # the old gate gained it ~1.7x and every model beat Uniform by > 0.2) and the fitted softmax
-    # puts more weight where the charge went (measured before issue 11: Spearman 0.92 over the
-    # 18 items of the 9 pairs, R² 0.72).
+    # puts more weight where the charge went.  Measured before issue 11: Spearman 0.92, R² 0.72
+    # over the 18 items of the 9 pairs; on the issue-11 circuit with paired shared-gain paths,
+    # 8 trials per condition, seeds 1-3: Spearman 0.66, 0.61, 0.51, R² 0.24, 0.25, 0.16 (this
+    # fixture, seed 1, 3 trials: 0.73, 0.23).  The weaker single gain leaves less to explain.
     assert min(v for k, v in bits.items() if k != "uniform") > 0.05
     agreement = summary["weight_agreement"]["softmax"]
-    assert agreement["spearman"] > 0.5 and agreement["r2"] > 0.3
+    assert agreement["spearman"] > 0.4 and agreement["r2"] > 0.1
     # The readout is a mixture of its items, not a transformation of them (measured: 0.000).
     assert summary["mixing_fraction"] + summary["linear_fraction"] > 0.8
     assert summary["transform_fraction"] < 0.2

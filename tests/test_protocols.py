@@ -104,6 +104,7 @@ def test_bump_is_lost_without_recurrent_nmda(working_memory):
     assert working_memory["no_nmda"].summary["bump_persistence_s"] < 0.3
 
 
+@pytest.mark.slow  # ~100-130 s: the default suite's time (issue 10: under ~15 min on 2 cores)
 def test_contrast_response_saturates_and_attention_raises_it(standalone_dir):
     """1 trial per contrast and cue, so the shared gain is off (see the feature_attention
     fixture)."""

@@ -232,12 +232,29 @@ def test_readout_before_a_new_item_is_identical_with_and_without_it(model):
 
 
 def test_biased_competition_on_the_circuit(biased_competition_dir):
-    """Reynolds et al. 1999: pair between singles; attention moves it 50-100 % of the way toward
-    either item's own response, not beyond; a single attended item gains 10-50 % (McAdams &
-    Maunsell 1999)."""
+    """Reynolds et al. 1999: the pair lies between the singles, and attention moves it toward
+    the attended item's own response; an attended single item gains at least 10 % (McAdams &
+    Maunsell 1999).  The published ranges (shifts 0.5-1, single gain 1.1-1.5) need more trials
+    than this fixture's 3 per condition, whose unattended pair response alone varies ~2-fold
+    from trial to trial (measured here, seed 1: shifts 1.03 and 0.49, single gain 1.53; over
+    seeds 1-3 at 8 trials: shifts 0.59-0.70 and 0.65-0.76, single gain 1.24-1.37); they are
+    tested in the slow set."""
     import json
 
     s = json.loads((biased_competition_dir / "summary.json").read_text())
+    assert s["r_nonpref"] < s["r_pair"] < s["r_pref"]
+    assert s["r_pair_attend_nonpref"] < s["r_pair"] < s["r_pair_attend_pref"]
+    assert s["pair_shift_attend_pref"] > 0.25
+    assert s["pair_shift_attend_nonpref"] > 0.25
+    assert s["single_gain_attended"] > 1.1
+
+
+@pytest.mark.slow
+def test_biased_competition_shifts_stay_between_the_singles_over_seeds(model):
+    """The whole Reynolds 1999 range, 0.5 <= shift <= 1 for either attended item, and the single
+    gain in 1.1-1.5, on 3 seeds x 8 trials per condition (pooled), shared gain on (the paired
+    repeats remove it from the shifts: bioattn.circuits.variability)."""
+    s = biased_competition.run(model, RunOptions(seeds=(1, 2, 3), n_trials=8)).summary
     assert s["r_nonpref"] < s["r_pair"] < s["r_pref"]
     assert 0.5 <= s["pair_shift_attend_pref"] <= 1.0
     assert 0.5 <= s["pair_shift_attend_nonpref"] <= 1.0
