@@ -45,11 +45,14 @@ def run_sweep(protocol: str, steps: tuple[float, ...], args: argparse.Namespace)
     command = [
         sys.executable, "-m", "bioattn", "sweep", protocol,
         "--grid", "simulation.dt=" + ",".join(f"{s:g}" for s in steps) + " ms",
-        "--grid", f"seed=1..{args.seeds}", "--workers", str(args.workers), "--out", str(out),
+        "--grid", f"seed=1..{args.seeds}", "--allow-rebuild", "--workers", str(args.workers),
+        "--out", str(out),
         *(["--trials", str(args.trials)] if args.trials else []),
     ]  # fmt: skip
     print("$", " ".join(command), flush=True)
-    subprocess.run(command, check=True)
+    done = subprocess.run(command)
+    if done.returncode != 0:
+        raise SystemExit(f"bioattn: the sweep of {protocol} failed (exit {done.returncode})")
     return out
 
 
