@@ -160,8 +160,9 @@ def _built(
     schedule: Schedule | None = None,
     seed: int = 0,
 ):
-    """The circuit's Brian2 objects by name, built on the runtime device (nothing is run), for
-    ``schedule`` (default: one 50 ms trial) and the seeded values of ``seed``."""
+    """The model, the circuit's Brian2 objects by name and its bindings, built on the runtime
+    device (nothing is run), for ``schedule`` (default: one 50 ms trial) and the seeded values
+    of ``seed``."""
     from brian2 import prefs, set_device, start_scope
 
     from bioattn.circuits import registry
@@ -177,7 +178,7 @@ def _built(
         schedule.add_trial({}, [("settle", 0.05, {})])
     with seeded(seed):
         built = registry.get_circuit(model.circuit).build(model, schedule, scale)
-    return model, {obj.name: obj for obj in built.objects}
+    return model, {obj.name: obj for obj in built.objects}, built.bindings
 
 
 def _summed_identifiers(synapses) -> dict[str, set[str]]:
@@ -192,7 +193,7 @@ def _summed_identifiers(synapses) -> dict[str, set[str]]:
 def test_lfp_proxy_sums_only_local_currents_onto_sensory_pyramidal_cells():
     """AMPA: afferent + recurrent (no top-down g_ampa_lr); GABA_A: recurrent (no erase / other
     extra inhibition); summed over the sensory pyramidal cells."""
-    _, objects = _built("two_area")
+    _, objects, _ = _built("two_area")
     lfp = objects["sensory_lfp_sum"]
     assert lfp.source.name == "sensory_E"
     names = _summed_identifiers(lfp)
@@ -221,8 +222,12 @@ def test_lfp_proxy_delays_ampa_and_weights_gaba():
 # ------------------------------------------------------------------------------------------
 
 
-def _repeats_schedule(n_repeats: int, per_repeat: int, duration: float = 0.4) -> Schedule:
-    schedule = Schedule(float(load_model()["simulation"].schedule_dt))
+def _repeats_schedule(
+    n_repeats: int, per_repeat: int, duration: float = 0.4, model=None
+) -> Schedule:
+    model = model or load_model()
+    n_loc = model["scene"].n_locations if "scene" in model.sections else 0
+    schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
     for k in range(n_repeats):
         for c in range(per_repeat):
             schedule.add_trial({"repeat": k, "condition": c}, [("stimulus", duration, {})])
@@ -278,22 +283,19 @@ def test_trials_of_one_repeat_share_a_path_and_repeats_and_seeds_do_not():
     ("two_area", None, 1), ("multi_item", "multi_item", 4),
 ])  # fmt: skip
 def test_the_built_network_takes_the_seeds_paths_as_a_run_time_value(circuit, model_name, blocks):
-    """The gain source reads the seeded paths (a TimedArray bound per run, so a new seed needs
-    no new build), and its gain is max(0, 1 + sigma xi)."""
+    """The gain source reads the seed's paths, and a run with another seed hands the binary
+    that seed's paths (a bound TimedArray: no new build)."""
     from bioattn.circuits.variability import fluctuation_paths
 
     model = load_model(model_name) if model_name else load_model()
-    n_loc = model["scene"].n_locations if "scene" in model.sections else 0
-    schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
-    for k in range(2):
-        for c in range(2):
-            schedule.add_trial({"repeat": k, "c": c}, [("settle", 0.1, {})])
-    name = "sensory_shared_gain" if circuit == "two_area" else "column_shared_gain"
+    schedule = _repeats_schedule(2, 2, duration=0.1, model=model)
     tau = float(model.value("shared_gain.tau"))
-    for seed in (3, 4):
-        _, objects = _built(circuit, model_name, schedule=schedule, seed=seed)
-        source = objects[name]
-        assert "sigma_shared" in source.variables and "shared_xi" in source.namespace
-        values = np.asarray(source.namespace["shared_xi"].values)
-        np.testing.assert_array_equal(values, fluctuation_paths(schedule, seed, tau, blocks))
-        assert values.shape == (schedule.n_steps, blocks)
+    _, objects, bindings = _built(circuit, model_name, schedule=schedule, seed=3)
+    source = objects["sensory_shared_gain" if circuit == "two_area" else "column_shared_gain"]
+    assert "sigma_shared" in source.variables
+    xi = source.namespace["shared_xi"]
+    assert np.asarray(xi.values).shape == (schedule.n_steps, blocks)
+    np.testing.assert_array_equal(xi.values, fluctuation_paths(schedule, 3, tau, blocks))
+    other = bindings.run_args(model, schedule, 4)[xi]
+    np.testing.assert_array_equal(other, fluctuation_paths(schedule, 4, tau, blocks))
+    assert np.abs(np.asarray(other) - np.asarray(xi.values)).max() > 0.5

@@ -86,10 +86,13 @@ class Bindings:
     def __iter__(self):
         return iter(self._items.values())
 
-    def bind(self, owner: Any, variable: str, source: Source) -> None:
-        """Bind ``owner.variable`` to ``source(model, schedule)`` (a later binding of the same
-        variable replaces the earlier one)."""
-        binding = Binding(owner, variable, source)
+    def bind(
+        self, owner: Any, variable: str, source: Source | SeededSource, seeded: bool = False
+    ) -> None:
+        """Bind ``owner.variable`` to ``source(model, schedule)`` — or, ``seeded``, to
+        ``source(model, schedule, seed)`` (a later binding of the same variable replaces the
+        earlier one)."""
+        binding = Binding(owner, variable, source, seeded)
         self._items[binding.key] = binding
 
     def param(self, owner: Any, variable: str, name: str, factor: float = 1.0) -> None:
@@ -102,14 +105,11 @@ class Bindings:
         for name in names:
             self.param(owner, name, f"{section}.{name}")
 
-    def timed(self, array: b2.TimedArray, source: Source) -> None:
+    def timed(
+        self, array: b2.TimedArray, source: Source | SeededSource, seeded: bool = False
+    ) -> None:
         """Bind the values of a TimedArray (same shape at every run)."""
-        self.bind(array, "values", source)
-
-    def timed_seeded(self, array: b2.TimedArray, source: SeededSource) -> None:
-        """Bind the values of a TimedArray to ``source(model, schedule, seed)``."""
-        binding = Binding(array, "values", source, seeded=True)
-        self._items[binding.key] = binding
+        self.bind(array, "values", source, seeded)
 
     def resolve(
         self, model: Any, schedule: Any, seed: int | None = None
@@ -156,26 +156,21 @@ def _brian_value(binding: Binding, value: Any) -> Any:
 
 
 def timed_array(
-    bindings: Bindings, name: str, schedule: Any, source: Source, model: Any
+    bindings: Bindings,
+    name: str,
+    schedule: Any,
+    source: Source | SeededSource,
+    model: Any,
+    seeded: bool = False,
 ) -> b2.TimedArray:
     """A dimensionless TimedArray at the schedule's resolution whose values are bound to
-    ``source(model, schedule)`` (built with the current values)."""
+    ``source(model, schedule)`` — or, ``seeded``, to ``source(model, schedule, seed)`` — built
+    with the current values (those of the build's seed, :func:`seeded`)."""
+    binding = Binding(None, "values", source, seeded)
     array = b2.TimedArray(
-        np.asarray(source(model, schedule), dtype=float),
+        np.asarray(binding.value(model, schedule, _BUILD_SEED.get()), dtype=float),
         dt=schedule.resolution * b2.second,
         name=name,
     )
-    bindings.timed(array, source)
-    return array
-
-
-def seeded_timed_array(
-    bindings: Bindings, name: str, dt: Any, source: SeededSource, model: Any, schedule: Any
-) -> b2.TimedArray:
-    """A dimensionless TimedArray of step ``dt`` whose values are bound to ``source(model,
-    schedule, seed)`` (built with the values for the seed of the build, :func:`seeded`)."""
-    array = b2.TimedArray(
-        np.asarray(source(model, schedule, _BUILD_SEED.get()), dtype=float), dt=dt, name=name
-    )
-    bindings.timed_seeded(array, source)
+    bindings.timed(array, source, seeded)
     return array

@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 from brian2 import NeuronGroup, Synapses, second
+from scipy.signal import lfilter
 
-from bioattn.circuits.bindings import Bindings, seeded_timed_array
+from bioattn.circuits.bindings import Bindings, timed_array
 
 #: The per-cell variable the gain is written to (a drive ``modulation`` of ``add_drive``).
 VARIABLE = "shared_gain"
@@ -58,9 +59,7 @@ def fluctuation_paths(schedule: Any, seed: int, tau: float, n_blocks: int) -> np
     ``default_rng((seed, kind, key))``, so a path does not depend on the other trials."""
     dt = schedule.resolution
     decay = float(np.exp(-dt / tau))
-    paths = np.zeros((schedule.n_steps, n_blocks))
-    drawn: dict[tuple[int, int], np.ndarray] = {}
-    spans = []
+    spans, longest = [], {}
     for trial in schedule.trials:
         if not trial.epochs:
             continue
@@ -69,17 +68,14 @@ def fluctuation_paths(schedule: Any, seed: int, tau: float, n_blocks: int) -> np
         repeat = trial.condition.get(REPEAT_LABEL)
         key = (1, int(repeat)) if repeat is not None else (0, trial.index)
         spans.append((key, start, stop))
-    longest: dict[tuple[int, int], int] = {}
-    for key, start, stop in spans:
         longest[key] = max(longest.get(key, 0), stop - start)
+    drawn = {}
     for key, steps in longest.items():
         z = np.random.default_rng((int(seed), *key)).standard_normal((steps, n_blocks))
-        path = np.empty_like(z)
-        path[0] = z[0]
-        innovation = np.sqrt(1.0 - decay**2)
-        for k in range(1, steps):
-            path[k] = decay * path[k - 1] + innovation * z[k]
-        drawn[key] = path
+        # ξ[0] = z[0], ξ[k] = a ξ[k-1] + √(1 − a²) z[k]: an AR(1) filter over the steps.
+        rest = lfilter([np.sqrt(1.0 - decay**2)], [1.0, -decay], z[1:], axis=0, zi=decay * z[:1])
+        drawn[key] = np.concatenate([z[:1], rest[0]])
+    paths = np.zeros((schedule.n_steps, n_blocks))
     for key, start, stop in spans:
         paths[start:stop] = drawn[key][: stop - start]
     return paths
@@ -101,7 +97,7 @@ def add_shared_gain(
     def paths(model: Any, schedule: Any, seed: int) -> np.ndarray:
         return fluctuation_paths(schedule, seed, float(model.value("shared_gain.tau")), n_blocks)
 
-    xi = seeded_timed_array(bindings, f"{name}_shared_xi", dt, paths, model, schedule)
+    xi = timed_array(bindings, f"{name}_shared_xi", schedule, paths, model, seeded=True)
     source = NeuronGroup(
         n_blocks,
         "sigma_shared : 1 (shared, constant)\n"
