@@ -1,8 +1,10 @@
 """Time-step convergence: the headline metrics of the headline protocols at dt = 0.1, 0.05 and
 0.02 ms, each over seeds with its 95 % interval.
 
-Forward Euler without spike-time interpolation can manufacture synchrony at a coarse step
-(Compte et al. 2000 used 0.02 ms; bioattn's default is 0.1 ms).  For every protocol this runs
+Integration without spike-time interpolation can manufacture synchrony at a coarse step
+(Compte et al. 2000 used 0.02 ms; bioattn's default is 0.1 ms with the midpoint method
+``simulation.method = "rk2"``; ``--set simulation.method=euler`` reruns the table with forward
+Euler, which is not converged at 0.1 ms).  For every protocol this runs
 ``bioattn sweep PROTOCOL --grid "simulation.dt=..." --grid "seed=1..N"`` (one build per step,
 every point written as it finishes, so an interrupted run resumes) and prints, per metric, the
 mean over seeds with its Student-t 95 % interval at each step, and ``MOVED`` where the mean at
@@ -12,7 +14,7 @@ Usage::
 
     python analysis/dt_convergence.py --out sweeps/dt [--seeds 5] [--workers 2]
         [--protocols feature-attention,biased-competition] [--steps 0.1,0.05]
-        [--trials N] [--json table.json]
+        [--trials N] [--json table.json] [--set simulation.method=euler]
 
 Defaults: the two-area ``feature-attention`` and ``working-memory`` at 0.1, 0.05 and 0.02 ms and
 the multi-item ``biased-competition`` and ``pulvinar-inactivation`` at 0.1 and 0.05 ms, 5 seeds
@@ -48,6 +50,7 @@ def run_sweep(protocol: str, steps: tuple[float, ...], args: argparse.Namespace)
         "--grid", f"seed=1..{args.seeds}", "--allow-rebuild", "--workers", str(args.workers),
         "--out", str(out),
         *(["--trials", str(args.trials)] if args.trials else []),
+        *(item for override in args.set for item in ("--set", override)),
     ]  # fmt: skip
     print("$", " ".join(command), flush=True)
     done = subprocess.run(command)
@@ -79,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocols", help="comma-separated (default: the four headline ones)")
     parser.add_argument("--steps", help="comma-separated steps in ms for every protocol")
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        help="a parameter for every run, repeatable (e.g. simulation.method=euler)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.seeds < 2:
         parser.error("--seeds >= 2 (an interval needs two seeds)")

@@ -263,7 +263,7 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
             threshold="v > V_th",
             reset="v = V_reset\n" + ("s_ampa += 1\nx += 1" if excitatory else "s_gaba += 1"),
             refractory=cells.t_ref,
-            method="euler",
+            method=sim.method,
             namespace=ns,
             name=name,
             dt=dt,
@@ -344,7 +344,9 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
         areas[name] = {"exc": exc, "inh": inh, "e_modes": e_modes, "n_ref": p.n_exc}
         objects += [exc, inh, e_modes, e_fwd, i_modes, i_fwd, ee, ei, ie, ii]
 
-    timed = {k: b2.TimedArray(v, dt=sched_dt, name=k) for k, v in arrays.items()}
+    timed = {
+        k: b2.TimedArray(v, dt=sched_dt, name=k) for k, v in arrays.items() if k != "shared_xi"
+    }
     drive_eq = (
         "nu_drive = {g}(t) * (nu_untuned + nu_tuned * exp(kappa * (cos(theta - {a}(t)) - 1))){gain}"
     )
@@ -372,14 +374,14 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
                 dt=sched_dt,
                 name=f"{group.name}_drive",
             )
-    # The slow shared gain of the sensory stimulus drive (one Ornstein-Uhlenbeck process).
+    # The slow shared gain of the sensory stimulus drive: the seed's Ornstein-Uhlenbeck path
+    # (drawn by bioattn's variability.fluctuation_paths, as the schedule's arrays are).
     shared = model["shared_gain"]
+    shared_xi = b2.TimedArray(arrays["shared_xi"], dt=sched_dt, name="sensory_shared_xi")
     ou = b2.NeuronGroup(
         1,
-        "dzeta/dt = -zeta / tau_shared + sqrt(2 / tau_shared) * xi : 1\n"
-        "gain = clip(1 + sigma_shared * zeta, 0, inf) : 1",
-        method="euler",
-        namespace={"tau_shared": shared.tau, "sigma_shared": shared.sigma},
+        "gain = clip(1 + sigma_shared * shared_xi(t, i), 0, inf) : 1",
+        namespace={"shared_xi": shared_xi, "sigma_shared": shared.sigma},
         name="sensory_shared_gain",
         dt=sched_dt,
     )
@@ -438,7 +440,11 @@ def run_bare(model, schedule, seed: int, scale: float, directory: Path) -> dict:
 
     record: dict = {}
     _instrument_binary_run(record)
-    arrays = schedule.arrays()  # plain numpy arrays; the TimedArrays are built in build_bare
+    from bioattn.circuits.variability import fluctuation_paths
+
+    # Plain numpy arrays; the TimedArrays are built in build_bare.
+    tau = float(model.value("shared_gain.tau"))
+    arrays = {**schedule.arrays(), "shared_xi": fluctuation_paths(schedule, seed, tau, 1)}
     t0 = time.perf_counter()
     b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
     b2.start_scope()

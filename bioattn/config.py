@@ -50,22 +50,40 @@ PLUGIN_GROUP = "bioattn.plugins"
 
 
 def param(
-    kind: str, *, signed: bool = False, positive: bool = False, structural: bool | None = None
+    kind: str,
+    *,
+    signed: bool = False,
+    positive: bool = False,
+    structural: bool | None = None,
+    choices: tuple[str, ...] = (),
 ) -> Any:
     """Declare a parameter field.
 
     ``kind`` is a unit name (``"nS"``; the value must have its dimensions and is shown in it),
     ``"deg"`` (an angle, stored in radians), ``"int"`` (a count ≥ 1), ``"float"`` (a
-    dimensionless number), ``"floats"`` (a list of them) or ``"degs"`` (a list of angles).
-    Values must be ≥ 0 unless ``signed``; > 0 if ``positive``.
+    dimensionless number), ``"floats"`` (a list of them), ``"degs"`` (a list of angles) or
+    ``"text"`` (one of ``choices``).  Values must be ≥ 0 unless ``signed``; > 0 if ``positive``.
 
     ``structural``: whether a change needs a new build of the network (see
     :func:`is_structural`); by default counts are structural in circuit sections, and counts,
     durations and lists (which change the trial schedule's length) in protocol sections.
     """
+    if (kind == "text") != bool(choices):
+        raise ValueError(f"param({kind!r}): choices go with, and only with, kind 'text'")
     return field(
-        metadata={"kind": kind, "signed": signed, "positive": positive, "structural": structural}
+        metadata={
+            "kind": kind,
+            "signed": signed,
+            "positive": positive,
+            "structural": structural,
+            "choices": tuple(choices),
+        }
     )
+
+
+#: Brian2 state updaters a model may integrate its cells with (``simulation.method``): forward
+#: Euler, and the explicit midpoint (2nd order) and classic 4th-order Runge–Kutta methods.
+INTEGRATION_METHODS = ("euler", "rk2", "rk4")
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,9 +93,11 @@ def param(
 
 @dataclass(frozen=True)
 class SimulationParams:
-    """Time steps and numerical tolerances: all fixed when the network is built."""
+    """Time steps, the integration method and numerical tolerances: all fixed when the network
+    is built."""
 
     dt: Quantity = param("ms", positive=True, structural=True)
+    method: str = param("text", structural=True, choices=INTEGRATION_METHODS)
     schedule_dt: Quantity = param("ms", positive=True, structural=True)
     record_dt: Quantity = param("ms", positive=True, structural=True)
     kernel_tolerance: float = param("float", positive=True, structural=True)
@@ -452,6 +472,10 @@ def _check_sign(name: str, raw: object, number: float, meta: Mapping[str, Any], 
 def parse_value(raw: object, meta: Mapping[str, Any], name: str) -> Any:
     """Parse one parameter value according to its field declaration."""
     kind = meta["kind"]
+    if kind == "text":
+        if not isinstance(raw, str) or raw not in meta["choices"]:
+            raise BioattnError(f"{name} = {raw!r}: expected one of {', '.join(meta['choices'])}")
+        return raw
     if kind == "int":
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise BioattnError(f"{name} = {raw!r}: expected a whole number")
@@ -688,7 +712,7 @@ def _parse_override_value(text: str) -> Any:
 
 def _raw_value(value: Any, meta: Mapping[str, Any]) -> Any:
     kind = meta["kind"]
-    if kind in ("int", "float"):
+    if kind in ("int", "float", "text"):
         return value
     if kind == "floats":
         return list(value)

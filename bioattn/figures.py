@@ -14,6 +14,8 @@ from bioattn import stats  # noqa: E402
 from bioattn.protocols.common import INTERVAL_SUFFIX  # noqa: E402
 
 CUE_COLOURS = {"uncued": "0.4", "cued": "tab:red"}
+#: The summary's name of each cue condition (``c50_attended`` is the cued curve's c50).
+CUE_METRICS = {"uncued": "unattended", "cued": "attended"}
 
 
 def _interval(summary: dict, key: str) -> tuple[float, float] | None:
@@ -38,6 +40,10 @@ def _ci_note(summary: dict) -> str:
     return f"95 % CI: {summary['ci_method']}, n = {summary['ci_n']}"
 
 
+#: Height (inches) kept free at a figure's foot for :func:`_ci_note`.
+NOTE_HEIGHT_IN = 0.22
+
+
 def _finish(fig: Figure, summary: dict, prefix: str = "") -> None:
     """Lay ``fig`` out, with :func:`_ci_note` (after ``prefix``) at its foot if there is one."""
     note = _ci_note(summary)
@@ -45,7 +51,7 @@ def _finish(fig: Figure, summary: dict, prefix: str = "") -> None:
         fig.tight_layout()
         return
     fig.text(0.005, 0.005, prefix + note, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, NOTE_HEIGHT_IN / fig.get_figheight(), 1, 1))
 
 
 def _errors(summary: dict, keys: list[str]) -> np.ndarray:
@@ -150,28 +156,36 @@ def working_memory_figure(ds: xr.Dataset, summary: dict) -> Figure:
 
 
 def contrast_response_figure(ds: xr.Dataset, summary: dict) -> Figure:
-    """Contrast-response functions with Naka–Rushton fits, cued vs not."""
-    fig, ax = plt.subplots(figsize=(5, 3.8))
+    """Contrast-response functions with Naka–Rushton fits, cued vs not; each curve's c50 (at
+    half its R_max) with its interval."""
+    fig, ax = plt.subplots(figsize=(6, 4))
     contrasts = ds["contrast"].values
     fine = np.linspace(0, contrasts.max(), 200)
     for cue in ds["cue"].values:
         fit = dict(
             zip(ds["fit_parameter"].values, ds["naka_rushton"].sel(cue=cue).values, strict=True)
         )
-        ax.plot(contrasts, ds["response"].sel(cue=cue).values, "o", color=CUE_COLOURS[cue])
+        metric = CUE_METRICS[cue]
+        colour = CUE_COLOURS[cue]
+        ax.plot(contrasts, ds["response"].sel(cue=cue).values, "o", color=colour)
         ax.plot(
             fine,
             stats.naka_rushton(fine, fit["r_max"], fit["c50"], fit["n"], fit["baseline"]),
-            color=CUE_COLOURS[cue],
-            label=f"{cue}: c50 {fit['c50']:.2f}, Rmax {fit['r_max']:.0f} Hz",
+            color=colour,
+            label=f"{cue}: c50 {_with_ci(summary, f'c50_{metric}')}, "
+            f"Rmax {_with_ci(summary, f'rmax_{metric}', '.0f')} Hz",
         )
+        c50 = f"c50_{metric}"
+        ax.errorbar(summary[c50], fit["baseline"] + fit["r_max"] / 2, xerr=_errors(summary, [c50]),
+                    fmt="|", ms=10, capsize=3, color=colour)  # fmt: skip
     ax.set(
         xlabel="contrast",
         ylabel="rate (Hz)",
+        xlim=(-0.03 * contrasts.max(), 1.05 * contrasts.max()),
         title="cells preferring the attended direction",
     )
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    _finish(fig, summary, "c50 bars at half R_max: ")
     return fig
 
 
@@ -254,8 +268,9 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
 
 
 def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
-    """Target share of the feedforward charge by set size and cue strength; PPC and gates."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    """Target share of the feedforward charge by set size and cue strength; PPC and gates at
+    target and distractors (set sizes > 1), with the summary's intervals."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     charge = ds["ff_charge"].mean("seed").values  # (trial, location)
     occupied = ds["item_contrast"].values > 0
     target = ds["target_location_index"].values
@@ -263,35 +278,36 @@ def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
     share = charge[rows, target] / np.where(occupied, charge, 0).sum(axis=1)
     size = ds["set_size"].values
     strength = ds["strength_index"].values
-    for g, gain in enumerate(ds.attrs["cue_strengths"]):
-        sizes = np.unique(size)
-        means = [share[(size == n) & (strength == g)].mean() for n in sizes]
-        axes[0].plot(sizes, means, "o-", label=f"cue strength {gain:g}")
     sizes = np.unique(size)
+    for g, gain in enumerate(ds.attrs["cue_strengths"]):
+        means = [share[(size == n) & (strength == g)].mean() for n in sizes]
+        pooled = _with_ci(summary, f"target_share_strength_{g}")
+        axes[0].plot(sizes, means, "o-", label=f"cue strength {gain:g}: {pooled}")
     axes[0].plot(sizes, 1 / sizes, "k--", label="no attention (1/N)")
     axes[0].set(xlabel="set size", ylabel="target share of feedforward charge",
-                title=f"target share {summary['target_charge_share']:.2f} "
-                f"({summary['target_share_ratio']:.2f}× uniform)")  # fmt: skip
-    axes[0].legend(frameon=False)
-    ppc = ds["ppc_rate"].mean("seed").values
-    gate = ds["gate"].mean("seed").values
-    distractor = occupied.copy()
-    distractor[rows, target] = False
-    axes[1].bar([0, 1], [ppc[rows, target].mean(), ppc[distractor].mean()], color="tab:purple")
+                title=f"target share {_with_ci(summary, 'target_charge_share')}\n"
+                f"{_with_ci(summary, 'target_share_ratio')} × uniform (set sizes > 1)")  # fmt: skip
+    axes[0].legend(frameon=False, fontsize=8, title="share, set sizes > 1", title_fontsize=8)
+    ppc = ["ppc_target_rate", "ppc_distractor_rate"]
+    gate = ["gate_target", "gate_distractor"]
+    # Bars left of each tick, gates right of it: their error bars do not overlap.
+    axes[1].bar([-0.2, 0.8], [summary[k] for k in ppc], 0.4, yerr=_errors(summary, ppc),
+                capsize=4, color="tab:purple", alpha=0.8)  # fmt: skip
     axes[1].set_xticks([0, 1], ["target", "distractor"])
     axes[1].set_ylabel("PPC pool rate (Hz)", color="tab:purple")
     twin = axes[1].twinx()
-    twin.plot([0, 1], [gate[rows, target].mean(), gate[distractor].mean()], "o-", color="k")
+    twin.errorbar([0.2, 1.2], [summary[k] for k in gate], _errors(summary, gate), fmt="o-",
+                  capsize=4, color="k")  # fmt: skip
     twin.set_ylabel("pulvinar gate")
-    axes[1].set_title("priority map and gate")
-    fig.tight_layout()
+    axes[1].set_title("priority map (bars) and pulvinar gate (line)\nset sizes > 1")
+    _finish(fig, summary, "error bars: ")
     return fig
 
 
 def masked_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Mean template weight of item k in the readout at step t (the learned 'mask'), and the
-    influence by lag."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    influence by lag with the summary's intervals."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4))
     weights = ds["item_weight"].mean(dim=("seed", "trial")).values  # (step, item)
     image = axes[0].imshow(weights, cmap="viridis", origin="upper")
     axes[0].set(xlabel="item k (shown at step k)", ylabel="readout step t",
@@ -300,35 +316,56 @@ def masked_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
     fig.colorbar(image, ax=axes[0], shrink=0.8)
     axes[0].set_xticks(range(weights.shape[1]))
     axes[0].set_yticks(range(weights.shape[0]))
-    lags = sorted(int(k.rsplit("_", 1)[1]) for k in summary if k.startswith("influence_lag_"))
+    prefix = "influence_lag_"
+    lags = sorted(int(k[len(prefix) :]) for k in summary
+                  if k.startswith(prefix) and k[len(prefix) :].isdigit())  # fmt: skip
+    keys = [f"{prefix}{d}" for d in lags]
     axes[1].set_xticks(lags)
-    axes[1].plot(lags, [summary[f"influence_lag_{d}"] for d in lags], "o-", color="tab:red")
-    axes[1].axhline(summary["influence_future"], color="0.5", ls="--", label="items not yet shown")
+    axes[1].errorbar(lags, [summary[k] for k in keys], _errors(summary, keys), fmt="o-",
+                     capsize=3, color="tab:red", label="items shown")  # fmt: skip
+    future = _with_ci(summary, "influence_future", ".3f")
+    axes[1].axhline(summary["influence_future"], color="0.5", ls="--",
+                    label=f"items not yet shown: {future}")  # fmt: skip
+    band = _interval(summary, "influence_future")
+    if band is not None:
+        axes[1].axhspan(*band, color="0.5", alpha=0.2, lw=0)
     axes[1].set(xlabel="steps since the item was shown", ylabel="influence (relative to lag 0)",
                 title="decay of earlier items' influence")  # fmt: skip
-    axes[1].legend(frameon=False)
-    fig.tight_layout()
+    axes[1].legend(frameon=False, fontsize=8)
+    _finish(fig, summary, "error bars and band: ")
     return fig
 
 
 def self_attention_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Mean template weight of each item in each column's response, without and with lateral
-    connections."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
-    for ax, condition in zip(axes, ds["condition"].values, strict=True):
+    connections, and the others' share of a column's weights in both, with its interval."""
+    conditions = list(ds["condition"].values)
+    widths = [1.0] * len(conditions) + [0.6]
+    fig, axes = plt.subplots(1, len(conditions) + 1, figsize=(12, 4),
+                             gridspec_kw={"width_ratios": widths})  # fmt: skip
+    for ax, condition in zip(axes[:-1], conditions, strict=True):
         weights = ds["item_weight"].sel(condition=condition).mean(dim=("seed", "trial")).values
         image = ax.imshow(weights, cmap="viridis", vmin=0)
         ax.set(xlabel="item (location)", ylabel="column",
-               title=f"lateral {condition}: others' share "
-               f"{summary[f'other_weight_{condition}']:.2f}")  # fmt: skip
+               title=f"lateral {condition}: others' share\n"
+               f"{_with_ci(summary, f'other_weight_{condition}')}")  # fmt: skip
+        ax.set_xticks(range(weights.shape[1]))
+        ax.set_yticks(range(weights.shape[0]))
         fig.colorbar(image, ax=ax, shrink=0.8)
-    fig.tight_layout()
+    keys = [f"other_weight_{c}" for c in conditions]
+    axes[-1].bar(range(len(keys)), [summary[k] for k in keys], yerr=_errors(summary, keys),
+                 capsize=4, color=["0.6", "tab:blue"][: len(keys)])  # fmt: skip
+    axes[-1].set_xticks(range(len(keys)), conditions)
+    axes[-1].set(xlabel="lateral connections", ylabel="others' share of a column's weights",
+                 title="mixing")  # fmt: skip
+    _finish(fig, summary, "error bars: ")
     return fig
 
 
 def two_streams_figure(ds: xr.Dataset, summary: dict) -> Figure:
-    """A's share of the feedforward charge (A vs B) for every spatial × feature cue combination."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    """A's share of the feedforward charge (A vs B) for every spatial × feature cue combination;
+    each stream's effect on it and their interaction, with their intervals."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4))
     share = ds["share_a"].values
     spatial, feature = ds["spatial_index"].values, ds["feature_index"].values
     grid = np.array([[np.nanmean(share[:, (spatial == s) & (feature == f)]) for f in range(3)]
@@ -337,12 +374,14 @@ def two_streams_figure(ds: xr.Dataset, summary: dict) -> Figure:
     labels = ["none", "A", "B"]
     axes[0].set_xticks(range(3), labels)
     axes[0].set_yticks(range(3), labels)
-    axes[0].set(xlabel="feature cue", ylabel="spatial cue", title="readout share of A")
+    title = f"readout share of A\nno cue {_with_ci(summary, 'share_a_none')}"
+    axes[0].set(xlabel="feature cue", ylabel="spatial cue", title=title)
     fig.colorbar(image, ax=axes[0], shrink=0.8)
     keys = ["spatial_effect", "feature_effect", "interaction"]
-    axes[1].bar(range(3), [summary[k] for k in keys], color=["tab:purple", "tab:red", "0.5"])
+    axes[1].bar(range(3), [summary[k] for k in keys], yerr=_errors(summary, keys), capsize=4,
+                color=["tab:purple", "tab:red", "0.5"])  # fmt: skip
     axes[1].set_xticks(range(3), ["spatial", "feature", "interaction"])
     axes[1].axhline(0, color="k", lw=0.8)
     axes[1].set(ylabel="change in share of A", title="two streams (heads)")
-    fig.tight_layout()
+    _finish(fig, summary, "error bars: ")
     return fig

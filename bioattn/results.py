@@ -131,7 +131,7 @@ def load_result(path: Path) -> tuple[xr.Dataset, dict, dict]:
     """Read a result directory written by :func:`write_result_dir`.
 
     Returns ``(dataset, summary, provenance)``. The dataset is loaded into memory and its file
-    closed. ``null`` entries of the summary come back as ``nan``.
+    closed. ``null`` entries of the summary (also inside its lists) come back as ``nan``.
     """
     path = Path(path)
     if not path.is_dir():
@@ -150,11 +150,18 @@ def load_result(path: Path) -> tuple[xr.Dataset, dict, dict]:
         raise BioattnError(
             f"result file {dataset_path} cannot be read ({exc}); expected a netCDF4 file"
         ) from exc
-    summary = {
-        key: math.nan if value is None else value
-        for key, value in _read_json(path / SUMMARY_FILE).items()
-    }
+    summary = {key: _nan_for_null(value) for key, value in _read_json(path / SUMMARY_FILE).items()}
     return dataset, summary, _read_json(path / PROVENANCE_FILE)
+
+
+def _nan_for_null(value: Any) -> Any:
+    """A summary entry as written, with ``null`` back as ``nan`` (also in a list: an interval
+    ``<metric>_ci`` without ends is ``[nan, nan]`` again)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, list):
+        return [math.nan if item is None else item for item in value]
+    return value
 
 
 def provenance(

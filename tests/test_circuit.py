@@ -159,10 +159,11 @@ def _built(
     scale: float = 0.1,
     schedule: Schedule | None = None,
     seed: int = 0,
+    overrides: tuple[str, ...] = (),
 ):
-    """The model, the circuit's Brian2 objects by name and its bindings, built on the runtime
-    device (nothing is run), for ``schedule`` (default: one 50 ms trial) and the seeded values
-    of ``seed``."""
+    """The model (with ``overrides``), the circuit's Brian2 objects by name and its bindings,
+    built on the runtime device (nothing is run), for ``schedule`` (default: one 50 ms trial)
+    and the seeded values of ``seed``."""
     from brian2 import prefs, set_device, start_scope
 
     from bioattn.circuits import registry
@@ -171,7 +172,7 @@ def _built(
     set_device("runtime")
     prefs.codegen.target = "numpy"  # connecting needs no compiled code objects
     start_scope()
-    model = load_model(model_name) if model_name else load_model()
+    model = load_model(model_name, overrides=list(overrides))
     if schedule is None:
         n_loc = model["scene"].n_locations if "scene" in model.sections else 0
         schedule = Schedule(float(model["simulation"].schedule_dt), n_loc)
@@ -188,6 +189,20 @@ def _summed_identifiers(synapses) -> dict[str, set[str]]:
         name.removesuffix("_post"): get_identifiers(str(updater.expression))
         for name, updater in synapses.summed_updaters.items()
     }
+
+
+@pytest.mark.parametrize(
+    ("circuit", "model_name"), [("two_area", None), ("multi_item", "multi_item")]
+)
+@pytest.mark.parametrize("method", ["euler", "rk2"])
+def test_every_cell_group_integrates_with_the_models_method(circuit, model_name, method):
+    """``simulation.method`` reaches every group of spiking cells (pulvinar and TRN included)."""
+    from brian2 import NeuronGroup
+
+    _, objects, _ = _built(circuit, model_name, overrides=(f"simulation.method={method}",))
+    cells = [o for o in objects.values() if isinstance(o, NeuronGroup) and "v" in o.variables]
+    assert len(cells) >= (4 if circuit == "two_area" else 10)
+    assert {group.state_updater.method_choice for group in cells} == {method}
 
 
 def test_lfp_proxy_sums_only_local_currents_onto_sensory_pyramidal_cells():

@@ -137,6 +137,16 @@ def test_overrides_of_counts_angles_and_numbers():
     assert model["cells.excitatory"].E_L == -65 * mV
 
 
+def test_integration_method_is_a_structural_text_parameter_that_round_trips(tmp_path):
+    model = config.load_model(overrides=["simulation.method=euler"])
+    assert model["simulation"].method == "euler"
+    assert config.load_model()["simulation"].method == "rk2"
+    assert config.is_structural(model, "simulation.method")
+    loaded = config.load_model(write_model(tmp_path, config.to_toml(model)))
+    assert loaded["simulation"].method == "euler"
+    assert model.replace({"simulation.method": "rk4"})["simulation"].method == "rk4"
+
+
 def test_with_overrides_matches_load_model_overrides():
     base = config.load_model()
     assert config.to_raw(base.with_overrides(["pfc.g_nmda_ee='0.3 nS'"])) == config.to_raw(
@@ -155,6 +165,8 @@ def test_with_overrides_matches_load_model_overrides():
         ("pfc.g_nmda_ee=-1 nS", ["pfc.g_nmda_ee", "-1 nS", "non-negative"]),
         ("pfc.n_exc=0", ["pfc.n_exc", "0", ">= 1"]),
         ("pfc.j_plus=nan", ["pfc.j_plus", "nan", "NaN"]),
+        ("simulation.method=heun", ["simulation.method", "heun", "euler, rk2, rk4"]),
+        ("simulation.method=2", ["simulation.method", "2", "one of"]),
     ],
 )
 def test_bad_override_is_an_error_naming_it(override, expected):

@@ -229,12 +229,24 @@ def test_working_memory_intervals_contain_the_point_and_shrink():
     assert_intervals(working_memory.analyse, samples, extreme=("bump_persistence_min_s",))
 
 
-def test_working_memory_one_trial_has_undefined_variability_intervals():
+def test_working_memory_one_trial_has_undefined_intervals():
+    """One trial: every resample is that trial, so the bootstrap would give zero-width
+    intervals ([x, x]) that claim a precision the run does not have: NaN instead, for every
+    metric, and ``ci_method`` says why."""
     late = np.arange(12) > 2
     samples = _memory_samples(_memory_arrays(np.random.default_rng(6), 1, 1), late)
+    point = working_memory.analyse(*samples)
     out = common.bootstrap_intervals(working_memory.analyse, samples, seed=1, n_resamples=20)
-    assert np.isnan(out["fano_sensory_delay_ci"]).all()  # needs >= 2 trials
-    assert out["bump_persistence_s_ci"][0] == out["bump_persistence_s_ci"][1]
+    assert out["ci_n"] == 1 and out["ci_method"] == common.NO_INTERVAL_METHOD
+    assert set(out) == {f"{key}_ci" for key in point} | {"ci_method", "ci_n"}
+    for key in point:
+        assert np.isnan(out[f"{key}_ci"]).all(), key
+    # Two trials: intervals again (the Fano factor still needs 2 trials per resample: a
+    # resample that draws one trial twice has none, so most of its resamples are NaN).
+    two = _memory_samples(_memory_arrays(np.random.default_rng(6), 1, 2), late)
+    out = common.bootstrap_intervals(working_memory.analyse, two, seed=1, n_resamples=20)
+    assert out["ci_n"] == 2 and out["ci_method"].startswith("bias-corrected")
+    assert np.isfinite(out["bump_persistence_s_ci"]).all()
 
 
 # --------------------------------------------------------------------------------------------

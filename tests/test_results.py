@@ -194,12 +194,14 @@ def test_summary_non_finite_becomes_null_and_numpy_scalars_plain(tmp_path):
         "selectivity": np.float64(0.25),
         "n_spikes": np.int64(12),
         "latency_s": math.nan,
+        "latency_s_ci": [math.nan, math.nan],
         "peak": np.float32(np.inf),
     }
     out = write(tmp_path / "run", {}, summary=summary)
     text = (out / "summary.json").read_text()
     assert json.loads(text) == {
         "latency_s": None,
+        "latency_s_ci": [None, None],
         "n_spikes": 12,
         "peak": None,
         "selectivity": 0.25,
@@ -210,6 +212,7 @@ def test_summary_non_finite_becomes_null_and_numpy_scalars_plain(tmp_path):
 
     _, loaded, _ = results.load_result(out)
     assert math.isnan(loaded["latency_s"])
+    assert np.isnan(loaded["latency_s_ci"]).all() and len(loaded["latency_s_ci"]) == 2
     assert loaded["n_spikes"] == 12
 
 

@@ -193,11 +193,14 @@ def _populations(
     model: Model,
     nmda: tuple[str, ...] = (),
 ) -> tuple[NeuronGroup, NeuronGroup]:
-    dt = model["simulation"].dt.to_brian2()
+    sim = model["simulation"]
+    dt, method = sim.dt.to_brian2(), sim.method
     extra = f"{_DRIVE_CONSTANTS}\n{extra}"
-    exc = make_population(n_exc, True, bindings, f"{name}_E", dt, ampa, gaba, extra, nmda=nmda)
-    inh = make_population(n_inh, False, bindings, f"{name}_I", dt, ampa, gaba, extra, nmda=nmda)
-    return exc, inh
+    return tuple(
+        make_population(n, excitatory, bindings, f"{name}_{suffix}", dt, method, ampa, gaba,
+                        extra, nmda=nmda)
+        for n, excitatory, suffix in ((n_exc, True, "E"), (n_inh, False, "I"))
+    )  # fmt: skip
 
 
 def _bind_background(bindings: Bindings, exc: NeuronGroup, inh: NeuronGroup, section: str) -> None:

@@ -16,6 +16,14 @@ targets), incremented at each spike:
     ds_NMDA/dt = −s_NMDA/τ_NMDA,decay + α x (1 − s_NMDA)   (saturating)
     ds_GABA/dt = −s_GABA/τ_GABA                      (+1 per spike, interneurons)
 
+Integration (``simulation.method``, default the explicit midpoint method ``rk2``): forward
+Euler at dt = 0.1 ms is not converged in this network — the PFC bump of ``working-memory`` is
+30 % weaker and its delay-period gamma power 30 % lower than at 0.02 ms (5 seeds), while the
+midpoint method at 0.1 ms lands within the 0.02 ms intervals for about 5 % more loop time
+(the Fourier-mode synapses, not the cells, dominate a step); see ``analysis/dt_convergence.py``
+and the README.  Spikes are still registered at the end of the step in which V crossed V_th
+(no interpolation), an O(dt) error that the 0.1 vs 0.05 vs 0.02 ms table bounds.
+
 External afferents (background and feature-tuned drive) are Poisson spike trains with one unitary
 conductance g_ext,unit: every step g_ext jumps by g_ext,unit · Poisson((ν_bg + ν_drive)·dt) and
 decays with τ_AMPA — exact for a sum of independent Poisson inputs of equal weight.
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from brian2 import NeuronGroup, ms
+from brian2 import NeuronGroup
 
 from bioattn.circuits.bindings import Bindings
 
@@ -96,7 +104,8 @@ def make_population(
     excitatory: bool,
     bindings: Bindings,
     name: str,
-    dt: Any = 0.1 * ms,
+    dt: Any,
+    method: str,
     ampa: tuple[str, ...] = DEFAULT_AMPA,
     gaba: tuple[str, ...] = DEFAULT_GABA,
     extra: str = "",
@@ -114,7 +123,8 @@ def make_population(
     one projection: Brian2 lets one summed variable target a state variable); they add to
     I_AMPA, I_GABA and (under the same Mg²⁺ block) I_NMDA.  ``loc`` is the cell's block
     (location / channel) in block-structured groups.  ``extra`` / ``extra_reset``: further
-    equations and spike-triggered statements.
+    equations and spike-triggered statements.  ``method``: the Brian2 state updater
+    (``simulation.method``; see the module docstring).
     """
     equations = _MEMBRANE.format(
         ampa=" + ".join(ampa),
@@ -130,7 +140,7 @@ def make_population(
         threshold="v > V_th",
         reset=f"v = V_reset\n{on_spike}\n{extra_reset}",
         refractory="t_ref",
-        method="euler",
+        method=method,
         namespace={},
         name=name,
         dt=dt,

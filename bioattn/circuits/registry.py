@@ -123,7 +123,7 @@ def structural_parameters(model: config.Model, protocols: bool = False) -> tuple
             name = f"{section}.{fld.name}"
             if config.is_structural(model, name):
                 value = getattr(obj, fld.name)
-                out.append((name, value if isinstance(value, tuple) else float(value)))
+                out.append((name, value if isinstance(value, tuple | str) else float(value)))
     return tuple(out)
 
 

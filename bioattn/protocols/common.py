@@ -169,6 +169,21 @@ def intervals_given(intervals: dict[str, Any]) -> Iterator[None]:
         _GIVEN = outer
 
 
+#: Fewer trials than this: no bootstrap interval (every resample would be the run itself).
+MIN_RESAMPLED_TRIALS = 2
+#: ``ci_method`` of a single seed's run with fewer than :data:`MIN_RESAMPLED_TRIALS` trials.
+NO_INTERVAL_METHOD = "none: a bootstrap over trials needs at least 2 trials"
+
+
+def _numeric_metrics(metrics: dict[str, Any]) -> list[str]:
+    """Names of the real-number metrics (not flags) of ``metrics``: those with an interval."""
+    return [
+        name
+        for name, value in metrics.items()
+        if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    ]
+
+
 def bootstrap_intervals(
     analyse: Callable[..., dict[str, float]],
     samples: Sequence[np.ndarray],
@@ -191,6 +206,10 @@ def bootstrap_intervals(
     seed; with several seeds :func:`bioattn.api.run` gives intervals over seeds instead
     (:func:`intervals_given`).  ``seed``: the run's seed (the same run gives the same
     intervals).
+
+    With fewer than 2 trials every resample is the run itself: its spread says nothing about
+    the trial-to-trial variability, so every interval is ``[nan, nan]`` (``ci_method`` says
+    why, ``ci_n`` is the number of trials), not the zero-width interval the resamples give.
     """
     n = {len(a) for a in samples}
     if len(n) != 1:
@@ -200,16 +219,19 @@ def bootstrap_intervals(
     n_trials = n.pop()
     with np.errstate(all="ignore"):
         point = analyse(*samples)
+    if n_trials < MIN_RESAMPLED_TRIALS:
+        undefined: dict[str, Any] = {"ci_method": NO_INTERVAL_METHOD, "ci_n": n_trials}
+        for name in _numeric_metrics(point):
+            undefined[f"{name}{INTERVAL_SUFFIX}"] = [math.nan, math.nan]
+        return undefined
     rng = np.random.default_rng([seed, n_trials])
     draws: dict[str, list[float]] = {}
     for _ in range(n_resamples):
         pick = rng.integers(0, n_trials, n_trials)
         with np.errstate(all="ignore"):
             metrics = analyse(*(a[pick] for a in samples))
-        for name, value in metrics.items():
-            if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-                continue
-            draws.setdefault(name, []).append(float(value))
+        for name in _numeric_metrics(metrics):
+            draws.setdefault(name, []).append(float(metrics[name]))
     z = scipy_stats.norm.ppf((1 + CONFIDENCE) / 2)
     out: dict[str, Any] = {
         "ci_method": "bias-corrected percentile bootstrap over trials",

@@ -194,9 +194,8 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     dataset = xr.Dataset(data, coords=coords, attrs={"protocol": NAME, "model": model.name})
     from bioattn.figures import masked_attention_figure
 
-    # The figure gets the point values: it reads every ``influence_lag_*`` key as a lag.
     return ProtocolResult(
-        dataset, summary, {"masked_attention": masked_attention_figure(dataset, points)}
+        dataset, summary, {"masked_attention": masked_attention_figure(dataset, summary)}
     )
 
 
