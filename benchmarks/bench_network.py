@@ -278,8 +278,9 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
 
     def forward(source, variables, n_harm, name):
         n_modes = 2 * n_harm + 1
+        # order -1: the modes are summed before the readouts read them in the same step
         modes = b2.NeuronGroup(
-            n_modes, "\n".join(f"c_{v} : 1" for v in variables), name=f"{name}_modes"
+            n_modes, "\n".join(f"c_{v} : 1" for v in variables), name=f"{name}_modes", order=-1
         )
         fwd = b2.Synapses(
             source,

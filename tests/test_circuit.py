@@ -205,6 +205,25 @@ def test_every_cell_group_integrates_with_the_models_method(circuit, model_name,
     assert {group.state_updater.method_choice for group in cells} == {method}
 
 
+@pytest.mark.parametrize(
+    ("circuit", "model_name"), [("two_area", None), ("multi_item", "multi_item")]
+)
+def test_mode_banks_are_summed_before_any_readout_reads_them(circuit, model_name):
+    """Within a step every Fourier-mode bank is summed before a readout reads it, so the
+    coupling has no extra step of latency (Brian2 breaks ties of order by name)."""
+    from brian2 import Network, Synapses
+
+    _, objects, _ = _built(circuit, model_name)
+    position = {obj.name: k for k, obj in enumerate(Network(*objects.values()).sorted_objects)}
+    synapses = [o for o in objects.values() if isinstance(o, Synapses) and o.summed_updaters]
+    into_bank = [u for s in synapses if s.target.name.endswith("_modes")
+                 for u in s.summed_updaters.values()]  # fmt: skip
+    from_bank = [u for s in synapses if s.source.name.endswith("_modes")
+                 for u in s.summed_updaters.values()]  # fmt: skip
+    assert len(into_bank) >= 6 and len(from_bank) >= 10
+    assert max(position[u.name] for u in into_bank) < min(position[u.name] for u in from_bank)
+
+
 def test_lfp_proxy_sums_only_local_currents_onto_sensory_pyramidal_cells():
     """AMPA: afferent + recurrent (no top-down g_ampa_lr); GABA_A: recurrent (no erase / other
     extra inhibition); summed over the sensory pyramidal cells."""

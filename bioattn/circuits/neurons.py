@@ -16,13 +16,17 @@ targets), incremented at each spike:
     ds_NMDA/dt = −s_NMDA/τ_NMDA,decay + α x (1 − s_NMDA)   (saturating)
     ds_GABA/dt = −s_GABA/τ_GABA                      (+1 per spike, interneurons)
 
-Integration (``simulation.method``, default the explicit midpoint method ``rk2``): forward
-Euler at dt = 0.1 ms is not converged in this network — the PFC bump of ``working-memory`` is
-30 % weaker and its delay-period gamma power 30 % lower than at 0.02 ms (5 seeds), while the
-midpoint method at 0.1 ms lands within the 0.02 ms intervals for about 5 % more loop time
-(the Fourier-mode synapses, not the cells, dominate a step); see ``analysis/dt_convergence.py``
-and the README.  Spikes are still registered at the end of the step in which V crossed V_th
-(no interpolation), an O(dt) error that the 0.1 vs 0.05 vs 0.02 ms table bounds.
+Integration (``simulation.method``, default the explicit midpoint method ``rk2``; time step
+``simulation.dt``, default 0.1 ms).  Measured with ``analysis/dt_convergence.py`` on
+``working-memory`` (5 seeds, mean [95 % t interval]): forward Euler at 0.1 ms gave a delay bump
+of 6.46 [5.51, 7.40] Hz against 8.42 [7.89, 8.95] Hz at 0.02 ms; with rk2 (and the mode banks
+summed before their readouts, :data:`bioattn.circuits.ring.BANK_ORDER`) the bump is
+9.05 [8.63, 9.46] / 8.97 [8.75, 9.19] / 8.90 [8.38, 9.42] Hz at 0.1 / 0.05 / 0.02 ms, for about
+5 % more loop time than Euler (the Fourier-mode synapses, not the cells, dominate a step).
+Spikes are registered at the end of the step in which V crossed V_th (no interpolation), and
+a spike reaches its targets one step later; at 0.1 ms this still raises the delay-period gamma
+power of the LFP proxy by ≈ 28 % (2.20 [1.88, 2.52] × 10⁻¹⁴ against 1.72 [1.53, 1.91] and
+1.72 [1.58, 1.86] at 0.05 / 0.02 ms): study gamma-band quantities at ``simulation.dt = 0.05 ms``.
 
 External afferents (background and feature-tuned drive) are Poisson spike trains with one unitary
 conductance g_ext,unit: every step g_ext jumps by g_ext,unit · Poisson((ν_bg + ν_drive)·dt) and

@@ -32,6 +32,10 @@ from brian2 import NeuronGroup, Synapses
 
 from bioattn.circuits.bindings import Bindings
 
+#: Scheduling order of a mode bank's group (its summed variables are updated at order − 1, before
+#: the readouts onto cells, which are updated at the cells' order 0 − 1).
+BANK_ORDER = -1
+
 #: Angles per ring used to integrate the kernel's Fourier coefficients (far finer than any ring).
 _QUADRATURE_POINTS = 8192
 
@@ -176,10 +180,15 @@ class ModeBank:
         if len(source) % self.n_blocks:
             raise ValueError(f"{name}: {len(source)} cells do not split into {n_blocks} blocks")
         self.block_size = len(source) // self.n_blocks
+        # order −1: Brian2 runs a summed variable's update at its target's order − 1 in the
+        # 'groups' slot, so the bank (−2) is summed before any readout onto cells (−1) reads
+        # it in the same step.  Otherwise ties go by name and a readout could read the modes
+        # of the previous step: one step of spurious synaptic latency.
         self.group = NeuronGroup(
             self.n_blocks * self.n_modes,
             "\n".join([*(f"c_{v} : 1" for v in self.variables), extra]),
             name=f"{name}_modes",
+            order=BANK_ORDER,
         )
         summed = "\n".join(f"c_{v}_post = b * {v}_pre : 1 (summed)" for v in self.variables)
         self.forward = Synapses(
