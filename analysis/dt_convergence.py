@@ -28,10 +28,13 @@ import json
 import math
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed_intervals import interval  # noqa: E402
+
+from bioattn.api import prepare  # noqa: E402
 
 #: Protocol → time steps (ms) it is run at by default.
 DEFAULT_STEPS = {
@@ -59,10 +62,18 @@ def run_sweep(protocol: str, steps: tuple[float, ...], args: argparse.Namespace)
     return out
 
 
-def table(out: Path) -> dict[float, dict[str, list[float]]]:
-    """Per time step (ms): metric → values over seeds."""
+def point_method(point: Path) -> str:
+    """The integration method a sweep point ran with (its resolved ``config.toml``)."""
+    return tomllib.loads((point / "config.toml").read_text())["simulation"]["method"]["value"]
+
+
+def table(out: Path, method: str) -> dict[float, dict[str, list[float]]]:
+    """Per time step (ms): metric → values over seeds, of the points run with ``method`` (an
+    ``--out`` reused with another method keeps that method's points beside these)."""
     by_step: dict[float, dict[str, list[float]]] = {}
     for record in sorted((out / "points").glob("*/point.json")):
+        if point_method(record.parent) != method:
+            continue
         coords = json.loads(record.read_text())["coords"]
         summary = json.loads((record.parent / "summary.json").read_text())
         step = round(float(coords["simulation.dt"]), 6)
@@ -97,9 +108,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.steps
             else DEFAULT_STEPS.get(protocol, (0.1, 0.05))
         )
-        by_step = table(run_sweep(protocol, steps, args))
+        _, resolved = prepare(protocol, None, set=args.set)
+        method = resolved["simulation"].method
+        by_step = table(run_sweep(protocol, steps, args), method)
         reference = by_step[max(by_step)]
-        print(f"\n{protocol}: mean [95 % CI] over seeds, n per step")
+        print(f"\n{protocol} ({method}): mean [95 % CI] over seeds, n per step")
         header = "".join(f"{f'dt={s:g} ms':>30s}" for s in sorted(by_step, reverse=True))
         print(f"  {'metric':38s}{header}")
         for metric in reference:
@@ -110,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(f"{mean:9.4g} [{low:.3g}, {high:.3g}] n={n}")
                 if step != max(by_step) and not (ref_low <= mean <= ref_high):
                     moved = moved or math.isfinite(ref_low)
-                rows.append({"protocol": protocol, "metric": metric, "dt_ms": step, "mean": mean,
+                rows.append({"protocol": protocol, "method": method, "metric": metric,
+                             "dt_ms": step, "mean": mean,
                              "ci_low": low, "ci_high": high, "n": n})  # fmt: skip
             print(f"  {metric:38s}" + "".join(f"{c:>30s}" for c in cells) + ("  MOVED" * moved))
     if args.json:

@@ -9,7 +9,8 @@ builds cannot interfere:
 (b) ``bare``: the same network written directly with Brian2 calls below (same equations, the same
     Fourier-mode coupling — mode NeuronGroups with summed-variable Synapses forward and back —,
     the same ``poisson()`` afferents in ``run_regularly``, the same TimedArray drives, the same
-    monitors).  Only parameter values, the schedule's arrays and the kernel maths
+    monitors).  Only parameter values, the schedule's arrays, the seed's shared-gain path
+    (:func:`~bioattn.circuits.variability.fluctuation_paths`) and the kernel maths
     (:func:`~bioattn.circuits.ring.fourier_coefficients`, :func:`~bioattn.circuits.ring.mode_basis`)
     come from bioattn.
 
@@ -221,11 +222,12 @@ class _BrianModel:
         })  # fmt: skip
 
 
-def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
-    """The two-area circuit with plain Brian2 objects. Returns (objects, monitors)."""
+def build_bare(model, arrays: dict, shared_path, scale: float) -> tuple[list, dict]:
+    """The two-area circuit with plain Brian2 objects, the shared gain read from
+    ``shared_path`` (step, 1). Returns (objects, monitors)."""
     import brian2 as b2
 
-    from bioattn.circuits.ring import fourier_coefficients, mode_basis
+    from bioattn.circuits.ring import BANK_ORDER, fourier_coefficients, mode_basis
 
     model = _BrianModel(model)
 
@@ -278,9 +280,12 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
 
     def forward(source, variables, n_harm, name):
         n_modes = 2 * n_harm + 1
-        # order -1: the modes are summed before the readouts read them in the same step
+        # the modes are summed before the readouts read them in the same step
         modes = b2.NeuronGroup(
-            n_modes, "\n".join(f"c_{v} : 1" for v in variables), name=f"{name}_modes", order=-1
+            n_modes,
+            "\n".join(f"c_{v} : 1" for v in variables),
+            name=f"{name}_modes",
+            order=BANK_ORDER,
         )
         fwd = b2.Synapses(
             source,
@@ -345,9 +350,7 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
         areas[name] = {"exc": exc, "inh": inh, "e_modes": e_modes, "n_ref": p.n_exc}
         objects += [exc, inh, e_modes, e_fwd, i_modes, i_fwd, ee, ei, ie, ii]
 
-    timed = {
-        k: b2.TimedArray(v, dt=sched_dt, name=k) for k, v in arrays.items() if k != "shared_xi"
-    }
+    timed = {k: b2.TimedArray(v, dt=sched_dt, name=k) for k, v in arrays.items()}
     drive_eq = (
         "nu_drive = {g}(t) * (nu_untuned + nu_tuned * exp(kappa * (cos(theta - {a}(t)) - 1))){gain}"
     )
@@ -378,19 +381,20 @@ def build_bare(model, arrays: dict, scale: float) -> tuple[list, dict]:
     # The slow shared gain of the sensory stimulus drive: the seed's Ornstein-Uhlenbeck path
     # (drawn by bioattn's variability.fluctuation_paths, as the schedule's arrays are).
     shared = model["shared_gain"]
-    shared_xi = b2.TimedArray(arrays["shared_xi"], dt=sched_dt, name="sensory_shared_xi")
-    ou = b2.NeuronGroup(
+    shared_xi = b2.TimedArray(shared_path, dt=sched_dt, name="sensory_shared_xi")
+    gain_namespace = {"shared_xi": shared_xi, "sigma_shared": shared.sigma}
+    gain = b2.NeuronGroup(
         1,
         "gain = clip(1 + sigma_shared * shared_xi(t, i), 0, inf) : 1",
-        namespace={"shared_xi": shared_xi, "sigma_shared": shared.sigma},
+        namespace=gain_namespace,
         name="sensory_shared_gain",
         dt=sched_dt,
     )
-    objects.append(ou)
+    objects.append(gain)
     for group in (areas["sensory"]["exc"], areas["sensory"]["inh"]):
         write = b2.Synapses(
-            ou, group, "shared_gain_post = gain_pre : 1 (summed)",
-            name=f"{group.name}_shared_gain", dt=sched_dt,
+            gain, group, "shared_gain_post = gain_pre : 1 (summed)",
+            namespace=gain_namespace, name=f"{group.name}_shared_gain", dt=sched_dt,
         )  # fmt: skip
         write.connect(i=0, j=np.arange(len(group)))
         objects.append(write)
@@ -443,15 +447,14 @@ def run_bare(model, schedule, seed: int, scale: float, directory: Path) -> dict:
     _instrument_binary_run(record)
     from bioattn.circuits.variability import fluctuation_paths
 
-    # Plain numpy arrays; the TimedArrays are built in build_bare.
-    tau = float(model.value("shared_gain.tau"))
-    arrays = {**schedule.arrays(), "shared_xi": fluctuation_paths(schedule, seed, tau, 1)}
+    arrays = schedule.arrays()  # plain numpy arrays; the TimedArrays are built in build_bare
+    shared_path = fluctuation_paths(schedule, seed, float(model.value("shared_gain.tau")), 1)
     t0 = time.perf_counter()
     b2.set_device("cpp_standalone", directory=str(directory), build_on_run=False)
     b2.start_scope()
     b2.defaultclock.dt = model["simulation"].dt.to_brian2()
     b2.seed(seed)
-    objects, monitors = build_bare(model, arrays, scale)
+    objects, monitors = build_bare(model, arrays, shared_path, scale)
     net = b2.Network(objects)
     net.run(schedule.duration * b2.second, report=None, namespace={})
     t_setup = time.perf_counter()

@@ -56,13 +56,16 @@ def param(
     positive: bool = False,
     structural: bool | None = None,
     choices: tuple[str, ...] = (),
+    before: str | None = None,
 ) -> Any:
     """Declare a parameter field.
 
     ``kind`` is a unit name (``"nS"``; the value must have its dimensions and is shown in it),
     ``"deg"`` (an angle, stored in radians), ``"int"`` (a count ≥ 1), ``"float"`` (a
     dimensionless number), ``"floats"`` (a list of them), ``"degs"`` (a list of angles) or
-    ``"text"`` (one of ``choices``).  Values must be ≥ 0 unless ``signed``; > 0 if ``positive``.
+    ``"text"`` (one of ``choices``; ``before``: the choice that model files written before the
+    parameter existed were run with, named in the error when it is missing).  Values must be
+    ≥ 0 unless ``signed``; > 0 if ``positive``.
 
     ``structural``: whether a change needs a new build of the network (see
     :func:`is_structural`); by default counts are structural in circuit sections, and counts,
@@ -70,6 +73,8 @@ def param(
     """
     if (kind == "text") != bool(choices):
         raise ValueError(f"param({kind!r}): choices go with, and only with, kind 'text'")
+    if kind == "text" and (signed or positive):
+        raise ValueError("param('text'): a text parameter has no sign")
     return field(
         metadata={
             "kind": kind,
@@ -77,6 +82,7 @@ def param(
             "positive": positive,
             "structural": structural,
             "choices": tuple(choices),
+            "before": before,
         }
     )
 
@@ -97,7 +103,7 @@ class SimulationParams:
     is built."""
 
     dt: Quantity = param("ms", positive=True, structural=True)
-    method: str = param("text", structural=True, choices=INTEGRATION_METHODS)
+    method: str = param("text", choices=INTEGRATION_METHODS, before="euler")
     schedule_dt: Quantity = param("ms", positive=True, structural=True)
     record_dt: Quantity = param("ms", positive=True, structural=True)
     kernel_tolerance: float = param("float", positive=True, structural=True)
@@ -441,8 +447,9 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
 def is_structural(model: Model, name: str) -> bool:
     """Whether changing parameter ``name`` needs a new build of the network.
 
-    Population sizes and other counts, the simulation's time steps and (in protocol sections)
-    durations and lists change the network or the length of its schedule.  Everything else —
+    Population sizes and other counts, text choices (the integration method), the simulation's
+    time steps and (in protocol sections) durations and lists change the network or the length
+    of its schedule.  Everything else —
     conductances, rates, time constants, stimulus and cue values — is a run-time value of an
     already built network.  A kernel width that changes the number of Fourier harmonics also
     changes the structure; the engine notices that itself (see bioattn.engine).
@@ -451,8 +458,8 @@ def is_structural(model: Model, name: str) -> bool:
     if meta["structural"] is not None:
         return bool(meta["structural"])
     if name.startswith("protocol."):
-        return meta["kind"] in ("int", "s", "floats", "degs")
-    return meta["kind"] == "int"
+        return meta["kind"] in ("int", "s", "floats", "degs", "text")
+    return meta["kind"] in ("int", "text")
 
 
 # --------------------------------------------------------------------------------------------
@@ -504,6 +511,17 @@ def parse_value(raw: object, meta: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+def _expected(meta: Mapping[str, Any]) -> str:
+    """What a missing parameter should be: its unit or kind, or a text parameter's choices (and
+    the choice of files written before it existed)."""
+    if meta["kind"] != "text":
+        return meta["kind"]
+    before = (
+        f"; files written before it existed ran with {meta['before']!r}" if meta["before"] else ""
+    )
+    return f"one of {', '.join(meta['choices'])}{before}"
+
+
 def _parse_section(section: str, cls: type, table: object) -> tuple[Any, dict]:
     if not isinstance(table, dict):
         raise BioattnError(f"[{section}]: expected a table of parameters, got {table!r}")
@@ -517,7 +535,7 @@ def _parse_section(section: str, cls: type, table: object) -> tuple[Any, dict]:
     for key, fld in fields.items():
         name = f"{section}.{key}"
         if key not in table:
-            raise BioattnError(f"{name}: missing parameter ({fld.metadata['kind']})")
+            raise BioattnError(f"{name}: missing parameter ({_expected(fld.metadata)})")
         entry = table[key]
         if isinstance(entry, dict):
             unknown = set(entry) - {"value", "description", "source"}

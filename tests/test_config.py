@@ -147,6 +147,19 @@ def test_integration_method_is_a_structural_text_parameter_that_round_trips(tmp_
     assert model.replace({"simulation.method": "rk4"})["simulation"].method == "rk4"
 
 
+def test_a_model_file_without_the_method_names_the_choices_and_the_old_one(tmp_path):
+    text = "\n".join(
+        line for line in config.to_toml(config.load_model()).splitlines()
+        if not line.startswith("method = ")
+    )  # fmt: skip
+    with pytest.raises(BioattnError) as info:
+        config.load_model(write_model(tmp_path, text))
+    assert str(info.value) == (
+        "simulation.method: missing parameter (one of euler, rk2, rk4; files written before it "
+        "existed ran with 'euler')"
+    )
+
+
 def test_with_overrides_matches_load_model_overrides():
     base = config.load_model()
     assert config.to_raw(base.with_overrides(["pfc.g_nmda_ee='0.3 nS'"])) == config.to_raw(

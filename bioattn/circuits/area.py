@@ -196,11 +196,10 @@ def _populations(
     sim = model["simulation"]
     dt, method = sim.dt.to_brian2(), sim.method
     extra = f"{_DRIVE_CONSTANTS}\n{extra}"
-    return tuple(
-        make_population(n, excitatory, bindings, f"{name}_{suffix}", dt, method, ampa, gaba,
-                        extra, nmda=nmda)
-        for n, excitatory, suffix in ((n_exc, True, "E"), (n_inh, False, "I"))
-    )  # fmt: skip
+    common = {"dt": dt, "method": method, "ampa": ampa, "gaba": gaba, "extra": extra, "nmda": nmda}
+    exc = make_population(n_exc, True, bindings, f"{name}_E", **common)
+    inh = make_population(n_inh, False, bindings, f"{name}_I", **common)
+    return exc, inh
 
 
 def _bind_background(bindings: Bindings, exc: NeuronGroup, inh: NeuronGroup, section: str) -> None:

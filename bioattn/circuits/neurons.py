@@ -108,6 +108,7 @@ def make_population(
     excitatory: bool,
     bindings: Bindings,
     name: str,
+    *,
     dt: Any,
     method: str,
     ampa: tuple[str, ...] = DEFAULT_AMPA,

@@ -73,8 +73,9 @@ def check_settings(model: config.Model, scale: float) -> None:
     - a ``scale`` that shrinks a population below the smallest size a ring keeps its shape at
       (:data:`bioattn.circuits.area.MIN_SIZE` cells; smaller populations would silently be
       clamped and change the circuit's balance);
-    - ``simulation.dt`` not smaller than the fastest synaptic time constant (forward Euler
-      would then jump past the decay it integrates), or a schedule / recording step below it.
+    - ``simulation.dt`` not smaller than the fastest synaptic time constant (an explicit
+      integrator would then jump past the decay it integrates), or a schedule / recording step
+      below it.
     """
     from bioattn.circuits.area import MIN_SIZE
 

@@ -289,13 +289,13 @@ def build_scene_circuit(
     pul, trn_p = model["pulvinar"], model["trn"]
     n_relay, n_trn = scaled_size(pul.n_relay, scale), scaled_size(trn_p.n_cells, scale)
     relay = make_population(
-        n_loc * n_relay, True, bindings, "pulvinar", dt, sim.method,
+        n_loc * n_relay, True, bindings, "pulvinar", dt=dt, method=sim.method,
         ampa=("g_ampa_ppc", "g_ampa_ctx"), gaba=("g_gaba_trn", "g_muscimol"),
         extra="da_gate/dt = -a_gate / tau_gate : 1\ntau_gate : second (shared, constant)",
         extra_reset="a_gate += 1",
     )  # fmt: skip
     trn = make_population(
-        n_loc * n_trn, False, bindings, "trn", dt, sim.method,
+        n_loc * n_trn, False, bindings, "trn", dt=dt, method=sim.method,
         ampa=("g_ampa_ctx", "g_ampa_pfc", "g_ampa_relay"),
     )  # fmt: skip
     relay.loc = np.repeat(np.arange(n_loc), n_relay)

@@ -172,7 +172,7 @@ def intervals_given(intervals: dict[str, Any]) -> Iterator[None]:
 #: Fewer trials than this: no bootstrap interval (every resample would be the run itself).
 MIN_RESAMPLED_TRIALS = 2
 #: ``ci_method`` of a single seed's run with fewer than :data:`MIN_RESAMPLED_TRIALS` trials.
-NO_INTERVAL_METHOD = "none: a bootstrap over trials needs at least 2 trials"
+NO_INTERVAL_METHOD = f"no interval: fewer than {MIN_RESAMPLED_TRIALS} trials"
 
 
 def _numeric_metrics(metrics: dict[str, Any]) -> list[str]:
