@@ -56,16 +56,17 @@ def param(
     positive: bool = False,
     structural: bool | None = None,
     choices: tuple[str, ...] = (),
-    before: str | None = None,
+    before: str | float | None = None,
+    at_most: float | None = None,
 ) -> Any:
     """Declare a parameter field.
 
     ``kind`` is a unit name (``"nS"``; the value must have its dimensions and is shown in it),
     ``"deg"`` (an angle, stored in radians), ``"int"`` (a count ≥ 1), ``"float"`` (a
     dimensionless number), ``"floats"`` (a list of them), ``"degs"`` (a list of angles) or
-    ``"text"`` (one of ``choices``; ``before``: the choice that model files written before the
-    parameter existed were run with, named in the error when it is missing).  Values must be
-    ≥ 0 unless ``signed``; > 0 if ``positive``.
+    ``"text"`` (one of ``choices``).  ``before``: the value that model files written before the
+    parameter existed were run with, named in the error when it is missing.  Values must be
+    ≥ 0 unless ``signed``; > 0 if ``positive``; ≤ ``at_most`` where given (``"float"`` only).
 
     ``structural``: whether a change needs a new build of the network (see
     :func:`is_structural`); by default counts are structural in circuit sections, and counts,
@@ -75,6 +76,8 @@ def param(
         raise ValueError(f"param({kind!r}): choices go with, and only with, kind 'text'")
     if kind == "text" and (signed or positive):
         raise ValueError("param('text'): a text parameter has no sign")
+    if at_most is not None and kind != "float":
+        raise ValueError(f"param({kind!r}): at_most goes with kind 'float' only")
     return field(
         metadata={
             "kind": kind,
@@ -83,6 +86,7 @@ def param(
             "structural": structural,
             "choices": tuple(choices),
             "before": before,
+            "at_most": at_most,
         }
     )
 
@@ -251,9 +255,12 @@ class FeedbackParams:
 
 @dataclass(frozen=True)
 class SpatialCueParams:
-    """Location signal (FEF / dlPFC) onto the cued PPC pool: an extra Poisson afferent rate."""
+    """Location signal (FEF / dlPFC) onto the cued PPC pool: an extra Poisson afferent rate;
+    and the stabilisation of the cued column's shared gain, σ_b = σ (1 − s · cue_b)
+    (bioattn.circuits.variability; Rabinowitz et al. 2015)."""
 
     nu_e: Quantity = param("Hz")
+    stabilization: float = param("float", at_most=1.0, before=0.0)
 
 
 @dataclass(frozen=True)
@@ -495,6 +502,8 @@ def parse_value(raw: object, meta: Mapping[str, Any], name: str) -> Any:
         _check_sign(name, raw, float(raw), meta, "number")
         if math.isinf(raw):
             raise BioattnError(f"{name} = {raw!r}: expected a finite number")
+        if meta.get("at_most") is not None and raw > meta["at_most"]:
+            raise BioattnError(f"{name} = {raw!r}: expected a number <= {meta['at_most']:g}")
         return float(raw)
     if kind in ("floats", "degs"):
         if not isinstance(raw, list | tuple) or not raw:
@@ -513,12 +522,14 @@ def parse_value(raw: object, meta: Mapping[str, Any], name: str) -> Any:
 
 def _expected(meta: Mapping[str, Any]) -> str:
     """What a missing parameter should be: its unit or kind, or a text parameter's choices (and
-    the choice of files written before it existed)."""
-    if meta["kind"] != "text":
-        return meta["kind"]
+    the value files written before it existed ran with)."""
     before = (
-        f"; files written before it existed ran with {meta['before']!r}" if meta["before"] else ""
+        f"; files written before it existed ran with {meta['before']!r}"
+        if meta["before"] is not None
+        else ""
     )
+    if meta["kind"] != "text":
+        return f"{meta['kind']}{before}"
     return f"one of {', '.join(meta['choices'])}{before}"
 
 

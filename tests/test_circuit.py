@@ -333,3 +333,34 @@ def test_the_built_network_takes_the_seeds_paths_as_a_run_time_value(circuit, mo
     other = bindings.run_args(model, schedule, 4)[xi]
     np.testing.assert_array_equal(other, fluctuation_paths(schedule, 4, tau, blocks))
     assert np.abs(np.asarray(other) - np.asarray(xi.values)).max() > 0.5
+
+
+@pytest.mark.parametrize("stabilization", [0.0, 0.35, 1.0])
+def test_spatial_attention_stabilises_the_cued_columns_shared_gain(stabilization):
+    """Rabinowitz et al. 2015 (bioattn.circuits.variability): the cued column's gain is
+    1 + σ (1 − s) ξ, every other column's 1 + σ ξ, read from the built network's gain source;
+    the stabilisation s is a run-time value."""
+    base = load_model("multi_item")
+    schedule = Schedule(float(base["simulation"].schedule_dt), base["scene"].n_locations)
+    schedule.add_trial({}, [("cue", 0.05, {"spatial_cue": 2})])
+    model, objects, bindings = _built(
+        "multi_item", "multi_item", schedule=schedule, seed=5,
+        overrides=(f"spatial_cue.stabilization={stabilization}",),
+    )  # fmt: skip
+    bindings.assign(model, schedule)
+    source = objects["column_shared_gain"]
+    sigma = float(model.value("shared_gain.sigma"))
+    xi = np.asarray(source.namespace["shared_xi"].values)[0]  # the first step (t = 0)
+    expected = np.clip(1 + sigma * xi, 0, None)
+    expected[2] = max(0.0, 1 + sigma * (1 - stabilization) * xi[2])
+    np.testing.assert_allclose(np.asarray(source.gain[:]), expected, rtol=1e-12)
+    assert np.abs(xi).min() > 0 and len(set(np.round(expected, 12))) == len(expected)
+    assert any(b.owner is source and b.variable == "stabilization" for b in bindings)
+
+
+def test_stabilization_is_a_fraction():
+    from bioattn.errors import BioattnError
+
+    for bad, what in (("1.5", "<= 1"), ("-0.1", "non-negative"), ("nan", "NaN")):
+        with pytest.raises(BioattnError, match=f"spatial_cue.stabilization = .*{what}"):
+            load_model("multi_item", overrides=[f"spatial_cue.stabilization={bad}"])

@@ -315,7 +315,10 @@ def build_scene_circuit(
         columns, "stimulus", inputs["scene_gain"], inputs["scene_angle"], bindings, schedule_dt,
         True, modulation=f"thalamic_gain * {SHARED_GAIN_VARIABLE}",
     )  # fmt: skip
-    shared = add_shared_gain("column", [columns.exc, columns.inh], n_loc, bindings, model, schedule)
+    shared = add_shared_gain(
+        "column", [columns.exc, columns.inh], n_loc, bindings, model, schedule,
+        attention=(inputs["spatial_cue"], "spatial_cue.stabilization"),
+    )  # fmt: skip
     add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
     add_erase(pfc, inputs["erase"], bindings, schedule_dt)
     ppc.exc.namespace["spatial_cue"] = inputs["spatial_cue"]

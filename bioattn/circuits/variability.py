@@ -14,11 +14,29 @@ sensory ring) gets an Ornstein–Uhlenbeck path of unit variance and correlation
 distribution, ξ_b ~ N(0, 1)), and its cells' stimulus drive is multiplied by ``shared_gain`` =
 max(0, 1 + σ ξ_b).  Only the stimulus drive fluctuates (background afferents do not), so cells
 driven by the same item share the most variance: correlations fall with the difference of the
-pair's preferences.  Attention adds input that does not carry ξ (top-down, direct feedback),
-but it also raises the rates the gain multiplies: in the multi-item circuit the two cancel
-(measured, ``pulvinar-inactivation``, 5 seeds × 20 trials: similar pairs 0.152 [0.116, 0.187]
-attend out, 0.162 [0.119, 0.205] attend in), so this mechanism alone does not reproduce the
-attentional decorrelation of Cohen & Maunsell 2009.
+pair's preferences.
+
+**Attention stabilises the shared gain** (multi-item circuit).  Rabinowitz, Goris, Cohen &
+Simoncelli 2015 fitted V4 populations with shared multiplicative modulators and found that in
+attention-directed conditions the modulator of the attended neurons has a lower variance —
+which accounts for attention's lower Fano factors and noise correlations (Cohen & Maunsell
+2009; Mitchell, Sundberg & Reynolds 2009); Ecker et al. 2016 trace such modulators to a
+fluctuating attentional state.  Here the spatial attention signal A(t, b) ∈ [0, 1] of the
+schedule (the FEF / dlPFC location signal that also drives PPC pool b) scales block b's
+standard deviation,
+
+    σ_b(t) = σ · (1 − s · A(t, b)),     s = ``spatial_cue.stabilization``,
+
+so r ≈ σ_b² R² / (σ_b² R² + R) falls at the cued location.  Without it (s = 0) attention's extra
+input, which does not carry ξ (top-down, direct feedback), and its higher rates, which the
+gain multiplies, cancel: similar pairs 0.152 [0.116, 0.187] attend out vs 0.162 [0.119, 0.205]
+attend in (``pulvinar-inactivation``, 5 seeds × 20 trials, forward Euler numerics).  With
+s = 0.35 (a size chosen here; the papers give the direction): 0.108 [0.079, 0.138] attend in vs
+0.159 [0.121, 0.197] attend out, 32 [23, 41] % lower (5 seeds × 12 trials) — less than the
+roughly halved correlations of Cohen & Maunsell 2009.  The decorrelation is put in by this
+mechanism, not emergent from the circuit, and it follows the task's attentional state, not the
+routes that carry attention to the column: silencing the pulvinar and the feedback leaves it.
+The two-area circuit has no spatial attention signal and keeps σ.
 
 **Common random numbers.**  The paths are drawn in numpy from the run's seed and laid out by
 the schedule: trials that repeat one another — the same ``repeat`` label, one repeat of every
@@ -30,7 +48,7 @@ by independent paths.  Expectations are unchanged; only the estimators' variance
 classic variance reduction of simulation experiments; an animal's conditions are not paired).
 Intervals over seeds, each seed its own set of paths, stay valid.
 
-τ and σ (``[shared_gain]``) are run-time values; σ = 0 removes the shared part.
+τ, σ (``[shared_gain]``) and s are run-time values; σ = 0 removes the shared part.
 """
 
 from __future__ import annotations
@@ -38,7 +56,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from brian2 import NeuronGroup, Synapses, second
+from brian2 import NeuronGroup, Synapses, TimedArray, second
 from scipy.signal import lfilter
 
 from bioattn.circuits.bindings import Bindings, timed_array
@@ -88,30 +106,43 @@ def add_shared_gain(
     bindings: Bindings,
     model: Any,
     schedule: Any,
+    attention: tuple[TimedArray, str] | None = None,
 ) -> list[Any]:
     """The shared gain of ``n_blocks`` blocks, written into :data:`VARIABLE` of every cell of
     ``groups`` (cells of block b: ``loc`` = b, blocks of equal size) at the schedule's step;
-    returns the Brian2 objects.  The paths are a seeded run-time value (a TimedArray)."""
+    returns the Brian2 objects.  The paths are a seeded run-time value (a TimedArray).
+
+    ``attention``: ``(A, parameter)``, the spatial attention signal A(t, b) ∈ [0, 1] of each
+    block and the model parameter s that scales the stabilisation, σ_b(t) = σ (1 − s A(t, b))
+    (module docstring); without it σ is the same for every block."""
     dt = schedule.resolution * second
 
     def paths(model: Any, schedule: Any, seed: int) -> np.ndarray:
         return fluctuation_paths(schedule, seed, float(model.value("shared_gain.tau")), n_blocks)
 
     xi = timed_array(bindings, f"{name}_shared_xi", schedule, paths, model, seeded=True)
+    namespace: dict[str, Any] = {"shared_xi": xi}
+    sigma = "sigma_shared"
+    if attention is not None:
+        namespace["attention"] = attention[0]
+        sigma = "sigma_shared * (1 - stabilization * attention(t, i))"
     source = NeuronGroup(
         n_blocks,
         "sigma_shared : 1 (shared, constant)\n"
-        "gain = clip(1 + sigma_shared * shared_xi(t, i), 0, inf) : 1",
-        namespace={"shared_xi": xi},
+        + ("stabilization : 1 (shared, constant)\n" if attention is not None else "")
+        + f"gain = clip(1 + {sigma} * shared_xi(t, i), 0, inf) : 1",
+        namespace=namespace,
         name=f"{name}_shared_gain",
         dt=dt,
     )
     bindings.param(source, "sigma_shared", "shared_gain.sigma")
+    if attention is not None:
+        bindings.param(source, "stabilization", attention[1])
     objects: list[Any] = [source]
     for group in groups:
         write = Synapses(
             source, group, f"{VARIABLE}_post = gain_pre : 1 (summed)",
-            namespace={"shared_xi": xi}, name=f"{group.name}_shared_gain", dt=dt,
+            namespace=namespace, name=f"{group.name}_shared_gain", dt=dt,
         )  # fmt: skip
         cells = np.arange(len(group))
         write.connect(i=cells // (len(group) // n_blocks), j=cells)

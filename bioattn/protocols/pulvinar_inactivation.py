@@ -24,7 +24,9 @@ Metrics (summary.json):
 - ``noise_corr_similar_attend_in_<state>``, ``noise_corr_similar_attend_out_<state>``: spike-count
   correlation of recorded-column cell pairs whose preferences differ by < 15° (trials of all
   seeds pooled; the curve over the preference difference is ``noise_corr_by_similarity_*`` in
-  the dataset); Cohen & Maunsell 2009: attention lowers them.
+  the dataset); Cohen & Maunsell 2009: attention lowers them (here through the shared gain
+  that spatial attention stabilises, ``spatial_cue.stabilization``,
+  :mod:`bioattn.circuits.variability`).
 Zhou et al.: after inactivation the attention effect and the evoked response both fall.
 """
 
