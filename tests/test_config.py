@@ -160,6 +160,21 @@ def test_a_model_file_without_the_method_names_the_choices_and_the_old_one(tmp_p
     )
 
 
+def test_a_multi_item_file_without_the_stabilisation_names_the_value_older_files_ran_with(
+    tmp_path,
+):
+    text = "\n".join(
+        line for line in config.to_toml(config.load_model("multi_item")).splitlines()
+        if not line.startswith("stabilization = ")
+    )  # fmt: skip
+    with pytest.raises(BioattnError) as info:
+        config.load_model(write_model(tmp_path, text))
+    assert str(info.value) == (
+        "spatial_cue.stabilization: missing parameter (float; files written before it existed "
+        "ran with 0.0)"
+    )
+
+
 def test_with_overrides_matches_load_model_overrides():
     base = config.load_model()
     assert config.to_raw(base.with_overrides(["pfc.g_nmda_ee='0.3 nS'"])) == config.to_raw(
