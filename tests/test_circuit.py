@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bioattn import config
 from bioattn.circuits.ring import fourier_coefficients, preferred_angles, ring_kernel
 from bioattn.config import load_model
 from bioattn.engine import simulate
@@ -356,6 +357,14 @@ def test_spatial_attention_stabilises_the_cued_columns_shared_gain(stabilization
     np.testing.assert_allclose(np.asarray(source.gain[:]), expected, rtol=1e-12)
     assert np.abs(xi).min() > 0 and len(set(np.round(expected, 12))) == len(expected)
     assert any(b.owner is source and b.variable == "stabilization" for b in bindings)
+    assert not config.is_structural(model, "spatial_cue.stabilization")
+    other = model.replace({"spatial_cue.stabilization": 0.7})
+    values = {
+        id(b.owner): v
+        for b, v in bindings.resolve(other, schedule)
+        if b.variable == "stabilization"
+    }
+    assert values == {id(source): pytest.approx(0.7)}
 
 
 def test_stabilization_is_a_fraction():

@@ -375,3 +375,10 @@ def test_meta_that_is_not_a_table_is_an_error(tmp_path):
     text = 'meta = "x"\n' + without_table("meta")
     with pytest.raises(BioattnError, match="meta"):
         config.load_model(write_model(tmp_path, text))
+
+
+def test_param_declarations_that_cannot_be_checked_are_refused():
+    with pytest.raises(ValueError, match="choices go with"):
+        config.param("text")
+    with pytest.raises(ValueError, match="at_most goes with kind 'float' only"):
+        config.param("nS", at_most=1.0)

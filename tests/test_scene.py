@@ -283,7 +283,7 @@ def test_spatial_attention_lowers_noise_correlations_of_similar_pairs(model):
     """Cohen & Maunsell 2009 / Mitchell et al. 2009: similarly tuned V4 pairs correlate
     0.05-0.25 with attention away and less with attention in their receptive field, through the
     stabilised shared gain of Rabinowitz et al. 2015 (``spatial_cue.stabilization``).  3 seeds ×
-    12 trials, intact circuit (5 seeds: 25 % lower, see the README)."""
+    12 trials, intact circuit (5 seeds: 32 % lower, ratio 0.68; see the README)."""
     options = RunOptions(seeds=(1, 2, 3), n_trials=12)
     s = pulvinar_inactivation.run(model, options).summary
     out, att = s["noise_corr_similar_attend_out_intact"], s["noise_corr_similar_attend_in_intact"]
