@@ -147,32 +147,26 @@ def test_integration_method_is_a_structural_text_parameter_that_round_trips(tmp_
     assert model.replace({"simulation.method": "rk4"})["simulation"].method == "rk4"
 
 
-def test_a_model_file_without_the_method_names_the_choices_and_the_old_one(tmp_path):
-    text = "\n".join(
-        line for line in config.to_toml(config.load_model()).splitlines()
-        if not line.startswith("method = ")
-    )  # fmt: skip
-    with pytest.raises(BioattnError) as info:
-        config.load_model(write_model(tmp_path, text))
-    assert str(info.value) == (
-        "simulation.method: missing parameter (one of euler, rk2, rk4; files written before it "
-        "existed ran with 'euler')"
-    )
-
-
-def test_a_multi_item_file_without_the_stabilisation_names_the_value_older_files_ran_with(
-    tmp_path,
+@pytest.mark.parametrize(
+    ("model_name", "name", "expected"),
+    [
+        (None, "simulation.method",
+         "one of euler, rk2, rk4; files written before it existed ran with 'euler'"),
+        ("multi_item", "spatial_cue.stabilization",
+         "float; files written before it existed ran with 0.0"),
+    ],
+)  # fmt: skip
+def test_a_model_file_without_a_newer_parameter_names_what_older_files_ran_with(
+    tmp_path, model_name, name, expected
 ):
+    model = config.load_model(model_name) if model_name else config.load_model()
+    key = name.split(".")[-1]
     text = "\n".join(
-        line for line in config.to_toml(config.load_model("multi_item")).splitlines()
-        if not line.startswith("stabilization = ")
-    )  # fmt: skip
+        line for line in config.to_toml(model).splitlines() if not line.startswith(f"{key} = ")
+    )
     with pytest.raises(BioattnError) as info:
         config.load_model(write_model(tmp_path, text))
-    assert str(info.value) == (
-        "spatial_cue.stabilization: missing parameter (float; files written before it existed "
-        "ran with 0.0)"
-    )
+    assert str(info.value) == f"{name}: missing parameter ({expected})"
 
 
 def test_with_overrides_matches_load_model_overrides():
