@@ -365,11 +365,3 @@ def test_spatial_attention_stabilises_the_cued_columns_shared_gain(stabilization
         if b.variable == "stabilization"
     }
     assert values == {id(source): pytest.approx(0.7)}
-
-
-def test_stabilization_is_a_fraction():
-    from bioattn.errors import BioattnError
-
-    for bad, what in (("1.5", "<= 1"), ("-0.1", "non-negative"), ("nan", "NaN")):
-        with pytest.raises(BioattnError, match=f"spatial_cue.stabilization = .*{what}"):
-            load_model("multi_item", overrides=[f"spatial_cue.stabilization={bad}"])

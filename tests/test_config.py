@@ -376,3 +376,9 @@ def test_param_declarations_that_cannot_be_checked_are_refused():
         config.param("text")
     with pytest.raises(ValueError, match="at_most goes with kind 'float' only"):
         config.param("nS", at_most=1.0)
+
+
+def test_the_attentional_stabilisation_is_a_fraction():
+    for bad, what in (("1.5", "<= 1"), ("-0.1", "non-negative"), ("nan", "NaN")):
+        with pytest.raises(BioattnError, match=f"spatial_cue.stabilization = .*{what}"):
+            config.load_model("multi_item", overrides=[f"spatial_cue.stabilization={bad}"])

@@ -122,22 +122,21 @@ def add_shared_gain(
 
     xi = timed_array(bindings, f"{name}_shared_xi", schedule, paths, model, seeded=True)
     namespace: dict[str, Any] = {"shared_xi": xi}
+    constants = {"sigma_shared": "shared_gain.sigma"}
     sigma = "sigma_shared"
     if attention is not None:
-        namespace["attention"] = attention[0]
-        sigma = "sigma_shared * (1 - stabilization * attention(t, i))"
+        namespace["attention"], constants["stabilization"] = attention
+        sigma += " * (1 - stabilization * attention(t, i))"
     source = NeuronGroup(
         n_blocks,
-        "sigma_shared : 1 (shared, constant)\n"
-        + ("stabilization : 1 (shared, constant)\n" if attention is not None else "")
+        "".join(f"{c} : 1 (shared, constant)\n" for c in constants)
         + f"gain = clip(1 + {sigma} * shared_xi(t, i), 0, inf) : 1",
         namespace=namespace,
         name=f"{name}_shared_gain",
         dt=dt,
     )
-    bindings.param(source, "sigma_shared", "shared_gain.sigma")
-    if attention is not None:
-        bindings.param(source, "stabilization", attention[1])
+    for constant, parameter in constants.items():
+        bindings.param(source, constant, parameter)
     objects: list[Any] = [source]
     for group in groups:
         write = Synapses(
