@@ -567,7 +567,19 @@ def _section_tables(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
     out = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if name in sections or name.startswith("protocol.") or name == "meta":
+        if name in sections and isinstance(value, dict):
+            # A section's subtables that are sections themselves ([neuromod.ach.muscarinic]
+            # inside [neuromod.ach]) are sections of their own.
+            nested = {
+                k: v
+                for k, v in value.items()
+                if isinstance(v, dict)
+                and any(s == f"{name}.{k}" or s.startswith(f"{name}.{k}.") for s in sections)
+                and "value" not in v
+            }
+            out[name] = {k: v for k, v in value.items() if k not in nested}
+            out.update(_section_tables(nested, name + "."))
+        elif name in sections or name.startswith("protocol.") or name == "meta":
             out[name] = value
         elif (
             isinstance(value, dict)
@@ -808,7 +820,10 @@ def to_toml(model: Model) -> str:
         for part in section.split("."):
             table = table[part]
         lines += ["", f"[{section}]"]
+        fields = {f.name for f in dataclasses.fields(model.sections[section])}
         for key, entry in table.items():
+            if key not in fields:  # a nested section ([neuromod.ach.muscarinic]), written later
+                continue
             inner = ", ".join(f"{k} = {_toml_scalar(v)}" for k, v in entry.items())
             lines.append(f"{key} = {{ {inner} }}")
     return "\n".join(lines) + "\n"

@@ -40,6 +40,9 @@ class Epoch:
     scene: tuple[tuple[float, float], ...] | None = None  # (rad, contrast) per location
     spatial_cue: int | None = None  # cued location, None = none
     query_gain: float = 1.0
+    # Neuromodulators (bioattn.circuits.neuromodulators), by name ("ach", "ne", "da"):
+    levels: tuple[tuple[str, float], ...] = ()  # tonic level clamped during the epoch, nM
+    release: tuple[tuple[str, float], ...] = ()  # phasic release at the epoch's start, × burst
 
     @property
     def stop(self) -> float:
@@ -75,8 +78,8 @@ class Schedule:
 
     def add_trial(self, condition: dict, epochs: list[tuple]) -> Trial:
         """Append a trial. ``epochs`` are ``(label, duration_s, {stim_angle, contrast, cue_angle,
-        erase, scene, spatial_cue, query_gain})`` tuples; durations are rounded to the schedule
-        resolution."""
+        erase, scene, spatial_cue, query_gain, levels, release})`` tuples; durations are rounded
+        to the schedule resolution."""
         trial = Trial(len(self.trials), dict(condition))
         for label, duration, settings in epochs:
             steps = int(round(duration / self.resolution))
@@ -86,6 +89,7 @@ class Schedule:
                 continue
             length = steps * self.resolution
             self._check_scene(label, settings)
+            self._check_modulators(label, settings)
             trial.epochs.append(Epoch(label, self.duration, length, **settings))
             self.duration += length
         self.trials.append(trial)
@@ -103,6 +107,15 @@ class Schedule:
                 f"epoch {label!r}: spatial cue at location {cue}, "
                 f"expected 0 .. {self.n_locations - 1}"
             )
+
+    @staticmethod
+    def _check_modulators(label: str, settings: dict) -> None:
+        for key, what in (("levels", "a level in nM"), ("release", "a relative burst size")):
+            for name, value in settings.get(key, ()):
+                if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                    raise BioattnError(
+                        f"epoch {label!r}: {key} of {name!r} = {value!r}, expected {what} >= 0"
+                    )
 
     @property
     def n_steps(self) -> int:
@@ -142,6 +155,23 @@ class Schedule:
                 if epoch.spatial_cue is not None:
                     out["spatial_cue"][a:b, epoch.spatial_cue] = 1.0
         return out
+
+    def modulator_arrays(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per step, for the neuromodulator ``name``: the clamped tonic level in nM (NaN where
+        the epoch does not clamp it) and the relative size of the phasic release that starts
+        at that step (0 elsewhere)."""
+        levels, release = np.full(self.n_steps, np.nan), np.zeros(self.n_steps)
+        for trial in self.trials:
+            for epoch in trial.epochs:
+                a = int(round(epoch.start / self.resolution))
+                b = a + int(round(epoch.duration / self.resolution))
+                for key, value in epoch.levels:
+                    if key == name:
+                        levels[a:b] = value
+                for key, value in epoch.release:
+                    if key == name:
+                        release[a] += value
+        return levels, release
 
     def windows(self, label: str, offset: float = 0.0, length: float | None = None) -> np.ndarray:
         """[start, stop) in s of the epoch ``label`` in every trial, from ``offset`` s after its

@@ -79,6 +79,12 @@ class RingArea:
     readouts: dict[str, Synapses]
     objects: list[Any]
 
+    def cells(self, n_blocks: int = 1, shared_inh: bool = False) -> dict[str, tuple[Any, int]]:
+        """Its E and I groups with their numbers of blocks, as
+        :meth:`~bioattn.circuits.neuromodulators.milieu.Neuromodulation.attach` takes them
+        (``shared_inh``: one interneuron pool for all blocks, as in competitive pools)."""
+        return {"E": (self.exc, n_blocks), "I": (self.inh, 1 if shared_inh else n_blocks)}
+
     @property
     def angles_exc(self) -> np.ndarray:
         return preferred_angles(len(self.exc))
@@ -113,7 +119,8 @@ def build_area(
     ``extra_harmonics``: Fourier modes the excitatory bank must hold for long-range readouts.
     ``n_blocks`` independent copies (cortical columns at different locations) share the groups:
     block b's cells are b·n .. (b+1)·n − 1 with ``loc`` = b; every connection stays inside its
-    block.  ``ampa`` / ``gaba`` / ``nmda``: the cells' long-range input conductances (see
+    block.  ``ampa`` / ``nmda``: the cells' long-range input conductances, ``gaba`` their
+    GABA_A task-signal conductances (``fixed_gaba`` of
     :func:`~bioattn.circuits.neurons.make_population`).  ``bank_extra``: further variables of
     the excitatory mode bank (see :class:`~bioattn.circuits.ring.ModeBank`); ``extra``: further
     equations of both populations.
@@ -196,7 +203,8 @@ def _populations(
     sim = model["simulation"]
     dt, method = sim.dt.to_brian2(), sim.method
     extra = f"{_DRIVE_CONSTANTS}\n{extra}"
-    common = {"dt": dt, "method": method, "ampa": ampa, "gaba": gaba, "extra": extra, "nmda": nmda}
+    common = {"dt": dt, "method": method, "ampa": ampa, "fixed_gaba": gaba, "extra": extra,
+              "nmda": nmda}  # fmt: skip
     exc = make_population(n_exc, True, bindings, f"{name}_E", **common)
     inh = make_population(n_inh, False, bindings, f"{name}_I", **common)
     return exc, inh
@@ -276,6 +284,8 @@ def add_drive(
     ``per_location`` the TimedArrays are two-dimensional (time × location) and block b of the
     area (its cells with ``loc`` = b) sees location b's item.  ``modulation``: a per-cell
     variable that multiplies the drive (the pulvinar's gain on afferent input to a column).
+    The cells' neuromodulatory factor ``f_stimulus`` multiplies it too
+    (:mod:`bioattn.circuits.neuromodulators`).
     """
     gain_name, angle_name = f"{area.name}_drive_gain", f"{area.name}_drive_angle"
     for group, suffix in ((area.exc, "e"), (area.inh, "i")):
@@ -285,7 +295,7 @@ def add_drive(
         bindings.param(group, "kappa_drive", f"{drive}.kappa")
         code = _DRIVE.format(gain=gain_name, angle=angle_name, at="t, loc" if per_location else "t")
         group.run_regularly(
-            code + (f" * {modulation}" if modulation else ""),
+            code + " * f_stimulus" + (f" * {modulation}" if modulation else ""),
             dt=schedule_dt,
             name=f"{group.name}_drive",
         )

@@ -39,6 +39,8 @@ from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses
 from bioattn import config
 from bioattn.circuits.area import RingArea, add_drive, build_area, recurrent_kernel
 from bioattn.circuits.bindings import Bindings, timed_array
+from bioattn.circuits.neuromodulators import sections as neuromodulator_sections
+from bioattn.circuits.neuromodulators.milieu import Neuromodulation
 from bioattn.circuits.registry import BuiltCircuit, Circuit, register
 from bioattn.circuits.ring import Kernel, connect_readout
 from bioattn.circuits.variability import DECLARATION as SHARED_GAIN
@@ -65,6 +67,7 @@ PFC_SECTIONS: dict[str, type] = {
     "stimulus": config.StimulusParams,
     "cue": config.DriveParams,
     "erase": config.EraseParams,
+    **neuromodulator_sections(),
 }
 #: The sections of a two-area model file, in file order.
 SECTIONS: dict[str, type] = {
@@ -221,6 +224,9 @@ def build_circuit(
     shared = add_shared_gain("sensory", [sensory.exc, sensory.inh], 1, bindings, model, schedule)
     add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
     add_erase(pfc, inputs["erase"], bindings, schedule_dt)
+    neuromodulation = Neuromodulation(model, schedule, bindings)
+    for area in (sensory, pfc):
+        neuromodulation.attach(area.name, area.name, area.cells())
 
     topdown = _projection(pfc, sensory, "topdown", model, bindings)
     bottomup = _projection(sensory, pfc, "bottomup", model, bindings)
@@ -246,6 +252,7 @@ def build_circuit(
         *topdown.values(),
         *bottomup.values(),
         *shared,
+        *neuromodulation.objects,
         lfp_group,
         lfp_syn,
         *monitors.values(),

@@ -43,12 +43,13 @@ from typing import Any
 from brian2 import NeuronGroup
 
 from bioattn.circuits.bindings import Bindings
+from bioattn.circuits.neuromodulators.milieu import factor_declarations
 
 _MEMBRANE = """
 dv/dt = (-g_L * (v - E_L) - I_ampa - I_nmda - I_gaba) / C_m : volt (unless refractory)
-I_ampa = (g_ext + g_ampa_rec + {ampa}) * (v - E_exc) : amp
+I_ampa = (g_ext + f_ampa_rec * g_ampa_rec + f_long_range * ({ampa})) * (v - E_exc) : amp
 I_nmda = ({nmda}) * (v - E_exc) / (1 + mg / mg_scale * exp(-mg_slope * v)) : amp
-I_gaba = (g_gaba_rec + {gaba}) * (v - E_inh) : amp
+I_gaba = ({gaba}) * (v - E_inh) : amp
 dg_ext/dt = -g_ext / tau_ampa : siemens
 g_ampa_rec : siemens
 g_nmda_rec : siemens
@@ -85,8 +86,10 @@ SYNAPSE_CONSTANTS = (
     "E_exc", "E_inh", "mg", "mg_slope", "mg_scale",
 )  # fmt: skip
 
-#: Long-range AMPA and extra GABA_A conductances of the two-area circuit's cells.
+#: Long-range AMPA conductance of the two-area circuit's cells.
 DEFAULT_AMPA = ("g_ampa_lr",)
+#: GABA_A conductance of a task signal (the PFC's erase input), not a synapse: no modulator
+#: scales it.
 DEFAULT_GABA = ("g_inh_ext",)
 
 _EXCITATORY_GATING = """
@@ -99,8 +102,9 @@ _INHIBITORY_GATING = """
 ds_gaba/dt = -s_gaba / tau_gaba : 1
 """
 
-#: Every step: Poisson afferent spikes at the background plus drive rate (see module docstring).
-EXTERNAL_INPUT = "g_ext += g_ext_unit * poisson((nu_bg + nu_drive) * dt)"
+#: Every step: Poisson afferent spikes at the background plus drive rate (see module docstring);
+#: the drive rate carries its own factor (``f_stimulus``, bioattn.circuits.area.add_drive).
+EXTERNAL_INPUT = "g_ext += g_ext_unit * poisson((f_background * nu_bg + nu_drive) * dt)"
 
 
 def make_population(
@@ -112,7 +116,8 @@ def make_population(
     dt: Any,
     method: str,
     ampa: tuple[str, ...] = DEFAULT_AMPA,
-    gaba: tuple[str, ...] = DEFAULT_GABA,
+    gaba: tuple[str, ...] = (),
+    fixed_gaba: tuple[str, ...] = DEFAULT_GABA,
     extra: str = "",
     extra_reset: str = "",
     nmda: tuple[str, ...] = (),
@@ -124,19 +129,30 @@ def make_population(
     ``[cells.inhibitory]`` and the synapse constants to ``[synapses]``.  Initial voltages are
     drawn by :func:`initialize` once the run-time values are in place.
 
-    ``ampa``, ``gaba`` and ``nmda`` name the cell's further input conductances (each written by
-    one projection: Brian2 lets one summed variable target a state variable); they add to
-    I_AMPA, I_GABA and (under the same Mg²⁺ block) I_NMDA.  ``loc`` is the cell's block
+    ``ampa``, ``gaba`` and ``nmda`` name the cell's long-range input conductances (each written
+    by one projection: Brian2 lets one summed variable target a state variable); they add to
+    I_AMPA, I_GABA and (under the same Mg²⁺ block) I_NMDA.  ``fixed_gaba``: GABA_A conductances
+    that are not synapses (a task signal, a drug) and that no modulator scales.
+
+    Neuromodulation: every input term is multiplied by a factor linked to the area's milieu
+    (bioattn.circuits.neuromodulators.milieu; exactly 1 at the modulators' baseline levels):
+    ``f_ampa_rec``, ``f_nmda_rec``, ``f_gaba_rec`` (the area's recurrent conductances),
+    ``f_long_range`` (every long-range conductance), ``f_background`` (the background afferent
+    rate) and ``f_stimulus`` (the drive rate, applied where the drive is set).  The caller links
+    them (``Neuromodulation.attach``) before the network runs.  ``loc`` is the cell's block
     (location / channel) in block-structured groups.  ``extra`` / ``extra_reset``: further
     equations and spike-triggered statements.  ``method``: the Brian2 state updater
     (``simulation.method``; see the module docstring).
     """
+    long_gaba = [f"f_long_range * ({' + '.join(gaba)})"] if gaba else []
+    long_nmda = [f"f_long_range * ({' + '.join(nmda)})"] if nmda else []
     equations = _MEMBRANE.format(
-        ampa=" + ".join(ampa),
-        gaba=" + ".join(gaba),
-        nmda=" + ".join(("g_nmda_rec", *nmda)),
-        inputs="\n".join(f"{g} : siemens" for g in (*ampa, *gaba, *nmda)),
+        ampa=" + ".join(ampa) or "0 * siemens",
+        gaba=" + ".join(["f_gaba_rec * g_gaba_rec", *long_gaba, *fixed_gaba]),
+        nmda=" + ".join(["f_nmda_rec * g_nmda_rec", *long_nmda]),
+        inputs="\n".join(f"{g} : siemens" for g in (*ampa, *gaba, *fixed_gaba, *nmda)),
     )
+    equations += factor_declarations() + "\n"
     gating = _EXCITATORY_GATING if excitatory else _INHIBITORY_GATING
     on_spike = "s_ampa += 1\nx += 1" if excitatory else "s_gaba += 1"
     group = NeuronGroup(

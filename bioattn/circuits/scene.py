@@ -92,6 +92,7 @@ from bioattn.circuits.network import (
     schedule_inputs,
     spike_arrays,
 )
+from bioattn.circuits.neuromodulators.milieu import Neuromodulation
 from bioattn.circuits.neurons import make_population
 from bioattn.circuits.registry import BuiltCircuit, Circuit, register
 from bioattn.circuits.ring import UNIFORM, ModeBank, connect_readout
@@ -290,7 +291,7 @@ def build_scene_circuit(
     n_relay, n_trn = scaled_size(pul.n_relay, scale), scaled_size(trn_p.n_cells, scale)
     relay = make_population(
         n_loc * n_relay, True, bindings, "pulvinar", dt=dt, method=sim.method,
-        ampa=("g_ampa_ppc", "g_ampa_ctx"), gaba=("g_gaba_trn", "g_muscimol"),
+        ampa=("g_ampa_ppc", "g_ampa_ctx"), gaba=("g_gaba_trn",), fixed_gaba=("g_muscimol",),
         extra="da_gate/dt = -a_gate / tau_gate : 1\ntau_gate : second (shared, constant)",
         extra_reset="a_gate += 1",
     )  # fmt: skip
@@ -321,10 +322,18 @@ def build_scene_circuit(
     )  # fmt: skip
     add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
     add_erase(pfc, inputs["erase"], bindings, schedule_dt)
+    neuromodulation = Neuromodulation(model, schedule, bindings)
+    neuromodulation.attach("pfc", "pfc", pfc.cells())
+    neuromodulation.attach("column", "sensory", columns.cells(n_loc), n_loc)
+    neuromodulation.attach("readout", "readout", readout.cells())
+    neuromodulation.attach("ppc", "ppc", ppc.cells(n_loc, shared_inh=True), n_loc)
+    neuromodulation.attach("thalamus", "thalamus", {"E": (relay, n_loc), "I": (trn, n_loc)}, n_loc)
     ppc.exc.namespace["spatial_cue"] = inputs["spatial_cue"]
     bindings.param(ppc.exc, "nu_spatial", "spatial_cue.nu_e")
-    ppc.exc.run_regularly(
-        "nu_drive = nu_spatial * spatial_cue(t, loc)", dt=schedule_dt, name="ppc_spatial_cue"
+    ppc.exc.run_regularly(  # a top-down signal: scaled like the long-range inputs
+        "nu_drive = nu_spatial * spatial_cue(t, loc) * f_long_range",
+        dt=schedule_dt,
+        name="ppc_spatial_cue",
     )
 
     # Conductances are per synapse at the model file's size: rescale to this size.
@@ -439,7 +448,7 @@ def build_scene_circuit(
     objects = [
         *pfc.objects, *columns.objects, *readout.objects, *ppc.objects,
         relay, trn, *relay_bank.objects, *trn_bank.objects,
-        *synapses, *shared, vbar_group, vbar_syn, *monitors.values(),
+        *synapses, *shared, *neuromodulation.objects, vbar_group, vbar_syn, *monitors.values(),
     ]  # fmt: skip
     circuit = SceneCircuit(n_loc, pfc, columns, readout, ppc, relay, trn,
                            col_ratio * len(readout.exc), monitors, objects)  # fmt: skip

@@ -1,0 +1,56 @@
+"""Dopamine from the ventral tegmental area.
+
+DA neurons fire tonically (1–6 Hz) and in phasic bursts (~20 Hz) at salient, reward-predicting
+events (Seamans & Durstewitz 2008; Schultz 1998).  In PFC, D1 receptors raise NMDA and GABA_A
+conductances and slightly lower AMPA (Durstewitz, Seamans & Sejnowski 2000; Seamans et al.
+2001).  In a network this raises persistent activity relative to spontaneous activity and the
+resistance of working memory to distractors, with an inverted U as the modulation grows
+(Brunel & Wang 2001); in monkey PFC low D1 stimulation sharpens delay tuning and high D1
+stimulation suppresses delay firing for all directions (Vijayraghavan et al. 2007).
+
+- ``d1.nmda``: recurrent NMDA onto PFC pyramidal cells and interneurons;
+- ``d1.ampa``: recurrent AMPA onto the same;
+- ``d1.gaba``: recurrent GABA_A onto PFC pyramidal cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bioattn.circuits.neuromodulators.base import (
+    Effect,
+    Modulator,
+    Receptor,
+    ReceptorParams,
+    register,
+)
+from bioattn.config import param
+
+PFC = ("pfc",)
+
+
+@dataclass(frozen=True)
+class D1Params(ReceptorParams):
+    nmda: float = param("float", signed=True)
+    ampa: float = param("float", signed=True)
+    gaba: float = param("float", signed=True)
+
+
+DA = register(
+    Modulator(
+        name="da",
+        transmitter="dopamine",
+        nucleus="ventral tegmental area",
+        receptors=(
+            Receptor(
+                "d1",
+                D1Params,
+                (
+                    Effect("nmda", PFC, ("E", "I"), ("nmda_rec",)),
+                    Effect("ampa", PFC, ("E", "I"), ("ampa_rec",)),
+                    Effect("gaba", PFC, ("E",), ("gaba_rec",)),
+                ),
+            ),
+        ),
+    )
+)

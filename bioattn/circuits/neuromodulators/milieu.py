@@ -1,0 +1,166 @@
+"""How the modulators reach an area: its neuromodulatory milieu.
+
+Every cell (:func:`bioattn.circuits.neurons.make_population`) multiplies its input terms
+(:data:`.base.TERMS`) by factors ``f_<term>`` that are *linked* to its area's milieu: a small
+Brian2 group with one entry per block (column / location) of the area.  The milieu reads each
+modulator's concentration c = c_tonic(t) + c_p(t) (:mod:`.release`), computes the occupancy of
+every receptor class that acts on the area and, every schedule step, each factor
+
+    f_<cell>_<term> = Π_m max(0, 1 + Σ_{r ∈ m} e_r · (occ_r(c_m) − occ_r⁰))
+
+(:mod:`.base`).  A factor no effect names stays 1.  At the baseline level without drugs every
+occupancy equals its baseline value (the same expression on the same numbers), so every factor
+is exactly 1 and the circuit is the model file's.
+
+The occupancies are computed once per block and schedule step, not per cell and time step, so
+the cells pay one indexed read per factor.  Which terms are scaled, by which receptor, in which
+areas, is the structure (fixed by the registered modulators); every affinity, Hill coefficient,
+efficacy, block, agonist and level is a run-time value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from brian2 import NeuronGroup, linked_var, second
+
+from bioattn.circuits.bindings import Bindings
+from bioattn.circuits.neuromodulators.base import (
+    CELLS,
+    MODULATORS,
+    ROLES,
+    TERMS,
+    Effect,
+    Modulator,
+    Receptor,
+)
+from bioattn.circuits.neuromodulators.release import add_nucleus
+
+#: The receptor constants of the milieu, per receptor (bound to its section's fields).
+_RECEPTOR_CONSTANTS = {"ec50": "mmolar", "hill": "1", "block": "1", "agonist": "mmolar"}
+
+
+def factor_declarations() -> str:
+    """The factor variables every cell declares (linked to its area's milieu)."""
+    return "\n".join(f"f_{term} : 1 (linked)" for term in TERMS)
+
+
+def _tag(modulator: Modulator, receptor: Receptor) -> str:
+    return f"{modulator.name}_{receptor.name}"
+
+
+def _effects(role: str) -> list[tuple[Modulator, Receptor, Effect]]:
+    return [
+        (m, r, e)
+        for m in MODULATORS.values()
+        for r in m.receptors
+        for e in r.effects
+        if role in e.roles
+    ]
+
+
+@dataclass
+class Neuromodulation:
+    """The modulators of one network: their nuclei (built on creation) and the milieus of the
+    areas attached with :meth:`attach`; ``objects`` is everything to add to the network."""
+
+    model: Any
+    schedule: Any
+    bindings: Bindings
+    nuclei: dict[str, NeuronGroup] = field(default_factory=dict)
+    tonic: dict[str, Any] = field(default_factory=dict)
+    milieus: dict[str, NeuronGroup] = field(default_factory=dict)
+    objects: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for modulator in MODULATORS.values():
+            nucleus, tonic = add_nucleus(modulator, self.model, self.schedule, self.bindings)
+            self.nuclei[modulator.name], self.tonic[modulator.name] = nucleus, tonic
+            self.objects.append(nucleus)
+
+    def attach(
+        self, area: str, role: str, cells: Mapping[str, tuple[Any, int]], n_blocks: int = 1
+    ) -> None:
+        """Attach the cell groups of ``area`` to a new milieu of ``n_blocks`` blocks with the
+        effects of every modulator on ``role``.  ``cells``: ``{"E": (group, blocks), ...}``, each
+        group laid out in ``blocks`` equal blocks (``n_blocks``, or 1: every cell reads the
+        milieu's first block, e.g. the interneurons a competitive map's pools share)."""
+        if role not in ROLES:
+            raise ValueError(f"area {area}: role {role!r} not in {ROLES}")
+        effects = _effects(role)
+        modulators = {m.name: m for m, _, _ in effects}
+        receptors = {_tag(m, r): (m, r) for m, r, _ in effects}
+        lines = [f"f_{cell}_{term} : 1" for cell in CELLS for term in TERMS]
+        for name in modulators:
+            lines += [
+                f"c_phasic_{name} : mmolar (linked)",
+                f"c_{name} = {name}_tonic(t) * mmolar + c_phasic_{name} : mmolar",
+                f"baseline_{name} : mmolar (shared, constant)",
+            ]
+        for tag, (m, _) in receptors.items():
+            lines += [f"{k}_{tag} : {u} (shared, constant)" for k, u in _RECEPTOR_CONSTANTS.items()]
+            x, x0 = f"x_{tag}", f"(baseline_{m.name} / ec50_{tag})"
+            n = f"hill_{tag}"
+            lines += [
+                f"{x} = (c_{m.name} + agonist_{tag}) / ec50_{tag} : 1",
+                f"occ_{tag} = (1 - block_{tag}) * {x}**{n} / (1 + {x}**{n}) : 1",
+                f"occ0_{tag} = {x0}**{n} / (1 + {x0}**{n}) : 1 (shared)",
+            ]
+        for m, r, e in effects:
+            lines.append(f"e_{_tag(m, r)}_{e.parameter} : 1 (shared, constant)")
+        milieu = NeuronGroup(
+            n_blocks,
+            "\n".join(dict.fromkeys(lines)),
+            namespace={f"{name}_tonic": self.tonic[name] for name in modulators},
+            dt=self.schedule.resolution * second,
+            name=f"{area}_milieu",
+        )
+        for cell in CELLS:
+            for term in TERMS:
+                setattr(milieu, f"f_{cell}_{term}", 1.0)
+        first = np.zeros(n_blocks, dtype=int)
+        for name in modulators:
+            phasic = linked_var(self.nuclei[name], "c_phasic", index=first)
+            setattr(milieu, f"c_phasic_{name}", phasic)
+            self.bindings.param(milieu, f"baseline_{name}", f"neuromod.{name}.baseline")
+        for tag, (m, r) in receptors.items():
+            for key in _RECEPTOR_CONSTANTS:
+                self.bindings.param(milieu, f"{key}_{tag}", f"{m.receptor_section(r)}.{key}")
+        for m, r, e in effects:
+            self.bindings.param(
+                milieu, f"e_{_tag(m, r)}_{e.parameter}", f"{m.receptor_section(r)}.{e.parameter}"
+            )
+        code = _factor_code(effects)
+        if code:
+            milieu.run_regularly(code, dt=self.schedule.resolution * second, when="start",
+                                 name=f"{area}_milieu_factors")  # fmt: skip
+        for cell, (group, group_blocks) in cells.items():
+            n = len(group)
+            blocks = np.arange(n) // (n // group_blocks) if group_blocks > 1 else np.zeros(n, int)
+            for term in TERMS:
+                setattr(group, f"f_{term}", linked_var(milieu, f"f_{cell}_{term}", index=blocks))
+        self.milieus[area] = milieu
+        self.objects.append(milieu)
+
+
+def _factor_code(effects: list[tuple[Modulator, Receptor, Effect]]) -> str:
+    """The statements that set every factor some effect names (module docstring)."""
+    terms: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for m, r, e in effects:
+        tag = _tag(m, r)
+        for cell in e.cells:
+            for term in e.terms:
+                per_modulator = terms.setdefault((cell, term), {})
+                per_modulator.setdefault(m.name, []).append(
+                    f"e_{tag}_{e.parameter} * (occ_{tag} - occ0_{tag})"
+                )
+    statements = []
+    for (cell, term), per_modulator in terms.items():
+        product = " * ".join(
+            f"clip(1 + {' + '.join(parts)}, 0, inf)" for parts in per_modulator.values()
+        )
+        statements.append(f"f_{cell}_{term} = {product}")
+    return "\n".join(statements)

@@ -1,0 +1,282 @@
+"""Neuromodulators (bioattn.circuits.neuromodulators): the knobs, the concentration dynamics of
+the nuclei, and each receptor mapping read from the Brian2 variables of the built networks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bioattn import config
+from bioattn.circuits.neuromodulators import MODULATORS
+from bioattn.circuits.neuromodulators.base import TERMS, kernel_peak, occupancy
+from bioattn.errors import BioattnError
+from bioattn.schedule import Schedule
+
+NM = 1e-6  # 1 nM in SI units (mol/m³)
+
+
+def _run(model, schedule, scale=0.1, seed=3):
+    """Build ``model``'s circuit on the runtime numpy target, run ``schedule`` and return its
+    Brian2 objects by name (the engine's runtime path, without collecting)."""
+    import brian2 as b2
+
+    from bioattn.circuits.neurons import initialize
+    from bioattn.engine import Engine
+
+    b2.set_device("runtime")
+    b2.prefs.codegen.target = "numpy"
+    network, built = Engine._construct(model, schedule, scale, frozenset(), seed)
+    built.bindings.assign(model, schedule)
+    b2.seed(seed)
+    for group in built.populations:
+        initialize(group)
+    network.run(schedule.duration * b2.second, namespace={})
+    return {obj.name: obj for obj in built.objects}
+
+
+def _short(model, steps=3, **settings):
+    schedule = Schedule(float(model["simulation"].schedule_dt), _locations(model))
+    schedule.add_trial({}, [("probe", steps * schedule.resolution, settings)])
+    return schedule
+
+
+def _locations(model) -> int:
+    return model["scene"].n_locations if "scene" in model.sections else 0
+
+
+def _factor(model, modulator: str, level_nm: float, receptor_terms) -> float:
+    """The expected factor of one modulator on one term (bioattn.circuits.neuromodulators.base):
+    1 + Σ_r e_r (occ_r(c) − occ_r⁰), clipped at 0."""
+    m = MODULATORS[modulator]
+    total = 1.0
+    for receptor, parameter in receptor_terms:
+        p = model[f"{m.section}.{receptor}"]
+        occ0 = occupancy(float(model[m.section].baseline), float(p.ec50), p.hill)
+        occ = occupancy(level_nm * NM, float(p.ec50), p.hill, p.block, float(p.agonist))
+        total += getattr(p, parameter) * (occ - occ0)
+    return max(0.0, total)
+
+
+def _baseline_occupancy(model, section: str) -> float:
+    p = model[section]
+    return occupancy(float(model[section.rsplit(".", 1)[0]].baseline), float(p.ec50), p.hill)
+
+
+# -- the knobs --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model_name", ["ardid2007", "multi_item"])
+def test_every_modulator_has_its_sections_in_both_models(model_name):
+    model = config.load_model(model_name)
+    for name, modulator in MODULATORS.items():
+        for section in modulator.sections:
+            assert section in model.sections, section
+        release = model[modulator.section]
+        assert float(release.level) == float(release.baseline) > 0  # defaults: the baseline
+        assert not config.is_structural(model, f"neuromod.{name}.level")
+        for receptor in modulator.receptors:
+            params = model[modulator.receptor_section(receptor)]
+            assert params.block == 0 and float(params.agonist) == 0
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("neuromod.ne.level='-5 nM'", "neuromod.ne.level = '-5 nM': expected a non-negative"),
+        ("neuromod.ne.level='5 mV'", "neuromod.ne.level = '5 mV': wrong dimensions"),
+        ("neuromod.ach.level='nan nM'", "'nan nM': expected a number followed by a unit in nM"),
+        ("neuromod.ach.muscarinic.block=1.5", "expected a number <= 1"),
+        ("neuromod.da.d1.ec50='0 nM'", "expected a positive quantity in nM"),
+        ("neuromod.xx.level='5 nM'", "neuromod.xx.level: unknown section 'neuromod.xx'"),
+        ("neuromod.ach.kainate.block=1", "unknown section 'neuromod.ach.kainate'"),
+        ("neuromod.da.d1.potency=1", "neuromod.da.d1.potency: unknown parameter"),
+    ],
+)
+def test_bad_knob_values_are_refused_with_one_line(override, message):
+    with pytest.raises(BioattnError) as info:
+        config.load_model("ardid2007", [override])
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_bad_knob_exits_2_from_the_cli(capsys):
+    from bioattn import cli
+
+    assert cli.main(["params", "--set", "neuromod.ne.level='-1 nM'"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "neuromod.ne.level" in err
+
+
+def test_a_resolved_model_with_nested_receptor_sections_reads_back_equal(tmp_path):
+    model = config.load_model("multi_item", ["neuromod.ne.level='30 nM'",
+                                             "neuromod.ach.muscarinic.block=0.5"])  # fmt: skip
+    path = tmp_path / "resolved.toml"
+    path.write_text(config.to_toml(model))
+    again = config.load_model(path)
+    assert again.sections == model.sections
+    assert float(again.value("neuromod.ne.level")) == pytest.approx(30 * NM)
+
+
+def test_schedule_clamps_and_releases_are_checked():
+    schedule = Schedule(0.001)
+    with pytest.raises(BioattnError, match="levels of 'ne' = -1"):
+        schedule.add_trial({}, [("drug", 0.01, {"levels": (("ne", -1.0),)})])
+    with pytest.raises(BioattnError, match="release of 'da' = nan"):
+        schedule.add_trial({}, [("burst", 0.01, {"release": (("da", math.nan),)})])
+
+
+# -- concentration dynamics -------------------------------------------------------------------
+
+
+def test_phasic_release_follows_its_time_constants_and_tonic_clamps_switch():
+    """After one event c_p(t) = A τ_c/(τ_c − τ_r)(e^{−t/τ_c} − e^{−t/τ_r}), peaking at
+    ``burst`` at t* = ln(τ_c/τ_r) τ_r τ_c/(τ_c − τ_r), one schedule step late (the release
+    reaches c_p in the step after the event); a clamp sets the tonic level for its epoch
+    only."""
+    import brian2 as b2
+
+    from bioattn.circuits.bindings import Bindings
+    from bioattn.circuits.neuromodulators.milieu import Neuromodulation
+
+    model = config.load_model("ardid2007", ["neuromod.ne.tau_release='80 ms'",
+                                            "neuromod.ne.tau_clearance='600 ms'",
+                                            "neuromod.ne.burst='120 nM'"])  # fmt: skip
+    schedule = Schedule(float(model["simulation"].schedule_dt))
+    event, drug = {"release": (("ne", 1.0),)}, {"levels": (("ne", 250.0),)}
+    schedule.add_trial(
+        {}, [("rest", 0.2, {}), ("event", 2.0, event), ("drug", 0.3, drug), ("after", 0.1, {})]
+    )
+    b2.set_device("runtime")
+    b2.prefs.codegen.target = "numpy"
+    b2.start_scope()
+    bindings = Bindings()
+    modulation = Neuromodulation(model, schedule, bindings)
+    nucleus = modulation.nuclei["ne"]
+    step = schedule.resolution * b2.second
+    monitor = b2.StateMonitor(nucleus, ["c", "c_phasic"], record=0, dt=step)
+    bindings.assign(model, schedule)
+    b2.Network(*modulation.objects, monitor).run(schedule.duration * b2.second, namespace={})
+    t = np.asarray(monitor.t / b2.second)
+    phasic = np.asarray(monitor.c_phasic[0]) / NM
+    total = np.asarray(monitor.c[0]) / NM
+    tau_r, tau_c = 0.08, 0.6
+    s = t - 0.2 - schedule.resolution
+    expected = np.where(
+        s > 0, 120 / kernel_peak(tau_r, tau_c) * tau_c / (tau_c - tau_r)
+        * (np.exp(-s / tau_c) - np.exp(-s / tau_r)), 0.0,
+    )  # fmt: skip
+    window = (s > 0) & (s < 2.0)
+    assert phasic[window].max() == pytest.approx(120, rel=0.01)
+    t_peak = math.log(tau_c / tau_r) * tau_r * tau_c / (tau_c - tau_r)
+    assert s[window][np.argmax(phasic[window])] == pytest.approx(t_peak, abs=0.003)
+    np.testing.assert_allclose(phasic[window], expected[window], rtol=1e-4, atol=1e-6)
+    assert phasic[t < 0.2].max() == 0
+    level = float(model.value("neuromod.ne.level")) / NM
+    drug = (t >= 2.2 + 0.001) & (t < 2.5)
+    np.testing.assert_allclose(total[drug] - phasic[drug], 250.0, rtol=1e-9)
+    np.testing.assert_allclose(total[t < 2.2] - phasic[t < 2.2], level, rtol=1e-9)
+    np.testing.assert_allclose(total[t >= 2.5 + 0.001] - phasic[t >= 2.5 + 0.001], level, rtol=1e-9)
+
+
+# -- receptor mappings on the built networks --------------------------------------------------
+
+
+def test_at_the_baseline_every_factor_is_exactly_one_in_both_circuits():
+    """The model files' circuits, unchanged: every milieu factor of every area is 1.0 exactly
+    (same expressions on the same numbers), and the cells read them."""
+    for name in ("ardid2007", "multi_item"):
+        model = config.load_model(name)
+        objects = _run(model, _short(model))
+        milieus = [obj for key, obj in objects.items() if key.endswith("_milieu")]
+        assert len(milieus) == (2 if name == "ardid2007" else 5)
+        for milieu in milieus:
+            for cell in ("E", "I"):
+                for term in TERMS:
+                    assert np.all(np.asarray(getattr(milieu, f"f_{cell}_{term}")[:]) == 1.0)
+
+
+def test_ach_suppresses_intracortical_synapses_excites_interneurons_and_boosts_afferents():
+    model = config.load_model("ardid2007")
+    objects = _run(model, _short(model, levels=(("ach", 1000.0),)))
+    sensory, pfc = objects["sensory_milieu"], objects["pfc_milieu"]
+
+    def f(milieu, name):
+        return float(np.asarray(getattr(milieu, name)[:])[0])
+
+    intracortical = _factor(model, "ach", 1000.0, [("muscarinic", "intracortical")])
+    assert intracortical < 0.6  # 1 − 0.7 (0.909 − 0.167)
+    for cell in ("E", "I"):
+        for term in ("ampa_rec", "nmda_rec"):
+            assert f(sensory, f"f_{cell}_{term}") == pytest.approx(intracortical, rel=1e-9)
+    interneurons = _factor(model, "ach", 1000.0, [("muscarinic", "interneurons")])
+    assert f(sensory, "f_I_background") == pytest.approx(interneurons, rel=1e-9)
+    assert interneurons > 1.2 and f(sensory, "f_E_background") == 1.0
+    both = [("muscarinic", "afferent"), ("nicotinic", "afferent")]
+    afferent = _factor(model, "ach", 1000.0, both)
+    assert f(sensory, "f_E_stimulus") == pytest.approx(afferent, rel=1e-9) and afferent > 1
+    # The cells read their area's factors; PFC has no ACh effects.
+    assert np.allclose(np.asarray(objects["sensory_E"].f_nmda_rec[:]), intracortical, rtol=1e-9)
+    assert all(f(pfc, f"f_{c}_{t}") == 1.0 for c in ("E", "I") for t in TERMS)
+
+
+def test_muscarinic_block_removes_the_baseline_suppression_and_nicotinic_block_the_boost():
+    model = config.load_model("ardid2007", ["neuromod.ach.muscarinic.block=1",
+                                            "neuromod.ach.nicotinic.block=1"])  # fmt: skip
+    sensory = _run(model, _short(model))["sensory_milieu"]
+    occ0 = _baseline_occupancy(model, "neuromod.ach.muscarinic")
+    assert float(sensory.f_E_ampa_rec[0]) == pytest.approx(1 + 0.7 * occ0, rel=1e-9)
+    assert float(sensory.f_I_background[0]) == pytest.approx(1 - 0.3 * occ0, rel=1e-9)
+    nic0 = _baseline_occupancy(model, "neuromod.ach.nicotinic")
+    assert float(sensory.f_E_stimulus[0]) == pytest.approx(1 + 0.2 * occ0 - 0.5 * nic0, rel=1e-9)
+
+
+def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_a_gain_stronger_on_interneurons():
+    levels = (3.0, 30.0, 100.0, 1000.0, 10000.0)
+    pfc, ppc_e, ppc_i = [], [], []
+    terms = [("alpha2a", "delay_recurrence"), ("alpha1", "delay_recurrence")]
+    for level in levels:
+        model = config.load_model("multi_item")
+        objects = _run(model, _short(model, levels=(("ne", level),)))
+        pfc.append(float(objects["pfc_milieu"].f_E_nmda_rec[0]))
+        assert float(objects["pfc_milieu"].f_E_ampa_rec[0]) == pfc[-1]
+        assert pfc[-1] == pytest.approx(_factor(model, "ne", level, terms), rel=1e-9)
+        ppc_e.append(float(objects["ppc_milieu"].f_E_long_range[0]))
+        ppc_i.append(float(objects["ppc_milieu"].f_I_gaba_rec[0]))
+        assert float(objects["thalamus_milieu"].f_E_background[0]) == ppc_e[-1]
+        assert float(objects["pfc_milieu"].f_I_nmda_rec[0]) == 1.0  # α2A / α1 act on E only
+    peak = int(np.argmax(pfc))
+    assert 0 < peak < len(levels) - 1  # an interior maximum
+    assert pfc[peak] > 1.1 and pfc[-1] < 1.0
+    assert np.all(np.diff(ppc_e) > 0) and np.all(np.diff(ppc_i) > 0)
+    assert ppc_i[-1] - 1 > ppc_e[-1] - 1 > 0.2
+
+
+def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
+    model = config.load_model("ardid2007", ["neuromod.da.level='300 nM'"])
+    objects = _run(model, _short(model))
+    pfc, sensory = objects["pfc_milieu"], objects["sensory_milieu"]
+    nmda = _factor(model, "da", 300.0, [("d1", "nmda")])
+    assert float(pfc.f_E_nmda_rec[0]) == pytest.approx(nmda, rel=1e-9) and nmda > 1.2
+    assert float(pfc.f_I_nmda_rec[0]) == pytest.approx(nmda, rel=1e-9)
+    assert float(pfc.f_E_gaba_rec[0]) > 1.15 and float(pfc.f_E_ampa_rec[0]) < 0.9
+    assert float(pfc.f_I_gaba_rec[0]) == 1.0
+    assert all(float(getattr(sensory, f"f_{c}_{t}")[0]) == 1.0 for c in ("E", "I") for t in TERMS)
+
+
+def test_levels_are_run_time_values_of_a_built_network():
+    """A new level resolves through the bindings of the same build (no rebuild)."""
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from test_circuit import _built
+
+    model, objects, bindings = _built("two_area", "ardid2007")
+    schedule = _short(model)
+    other = model.replace({"neuromod.ne.level": "80 nM", "neuromod.da.d1.block": 0.5})
+    values = {b.key: v for b, v in bindings.resolve(other, schedule)}
+    assert np.allclose(np.asarray(values["ne_tonic.values"]), 80 * NM)
+    assert float(values["pfc_milieu.block_da_d1"]) == 0.5
+    for name in ("neuromod.ne.level", "neuromod.da.d1.block", "neuromod.ach.burst",
+                 "neuromod.ne.beta.gain_i", "neuromod.da.tau_clearance"):  # fmt: skip
+        assert not config.is_structural(model, name)
