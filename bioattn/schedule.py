@@ -43,6 +43,7 @@ class Epoch:
     # Neuromodulators (bioattn.circuits.neuromodulators), by name ("ach", "ne", "da"):
     levels: tuple[tuple[str, float], ...] = ()  # tonic level clamped during the epoch, nM
     release: tuple[tuple[str, float], ...] = ()  # phasic release at the epoch's start, × burst
+    blocks: tuple[tuple[str, float], ...] = ()  # receptor ("ach.muscarinic") → fraction blocked
 
     @property
     def stop(self) -> float:
@@ -78,8 +79,8 @@ class Schedule:
 
     def add_trial(self, condition: dict, epochs: list[tuple]) -> Trial:
         """Append a trial. ``epochs`` are ``(label, duration_s, {stim_angle, contrast, cue_angle,
-        erase, scene, spatial_cue, query_gain, levels, release})`` tuples; durations are rounded
-        to the schedule resolution."""
+        erase, scene, spatial_cue, query_gain, levels, release, blocks})`` tuples; durations
+        are rounded to the schedule resolution."""
         trial = Trial(len(self.trials), dict(condition))
         for label, duration, settings in epochs:
             steps = int(round(duration / self.resolution))
@@ -110,11 +111,18 @@ class Schedule:
 
     @staticmethod
     def _check_modulators(label: str, settings: dict) -> None:
-        for key, what in (("levels", "a level in nM"), ("release", "a relative burst size")):
+        for key, what, top in (
+            ("levels", "a level in nM", math.inf),
+            ("release", "a relative burst size", math.inf),
+            ("blocks", "a blocked fraction", 1.0),
+        ):
             for name, value in settings.get(key, ()):
-                if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                ok = isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= top
+                if not ok:
+                    bound = " and <= 1" if top == 1.0 else ""
                     raise BioattnError(
                         f"epoch {label!r}: {key} of {name!r} = {value!r}, expected {what} >= 0"
+                        f"{bound}"
                     )
 
     @property
@@ -172,6 +180,19 @@ class Schedule:
                     if key == name:
                         release[a] += value
         return levels, release
+
+    def receptor_block(self, receptor: str) -> np.ndarray:
+        """Per step, the fraction of ``receptor`` (``"ach.muscarinic"``) an epoch blocks (0
+        where none does)."""
+        out = np.zeros(self.n_steps)
+        for trial in self.trials:
+            for epoch in trial.epochs:
+                a = int(round(epoch.start / self.resolution))
+                b = a + int(round(epoch.duration / self.resolution))
+                for key, value in epoch.blocks:
+                    if key == receptor:
+                        out[a:b] = value
+        return out
 
     def windows(self, label: str, offset: float = 0.0, length: float | None = None) -> np.ndarray:
         """[start, stop) in s of the epoch ``label`` in every trial, from ``offset`` s after its

@@ -17,9 +17,10 @@ from bioattn.schedule import Schedule
 NM = 1e-6  # 1 nM in SI units (mol/m³)
 
 
-def _run(model, schedule, scale=0.1, seed=3):
+def _run(model, schedule, scale=0.1, seed=3, trace=None):
     """Build ``model``'s circuit on the runtime numpy target, run ``schedule`` and return its
-    Brian2 objects by name (the engine's runtime path, without collecting)."""
+    Brian2 objects by name (the engine's runtime path, without collecting); with ``trace`` =
+    (object name, variable), also the variable's first entry at every schedule step."""
     import brian2 as b2
 
     from bioattn.circuits.neurons import initialize
@@ -28,12 +29,19 @@ def _run(model, schedule, scale=0.1, seed=3):
     b2.set_device("runtime")
     b2.prefs.codegen.target = "numpy"
     network, built = Engine._construct(model, schedule, scale, frozenset(), seed)
+    objects = {obj.name: obj for obj in built.objects}
+    if trace is not None:
+        monitor = b2.StateMonitor(objects[trace[0]], trace[1], record=0,
+                                  dt=schedule.resolution * b2.second, when="end")  # fmt: skip
+        network.add(monitor)
     built.bindings.assign(model, schedule)
     b2.seed(seed)
     for group in built.populations:
         initialize(group)
     network.run(schedule.duration * b2.second, namespace={})
-    return {obj.name: obj for obj in built.objects}
+    if trace is not None:
+        return objects, np.asarray(getattr(monitor, trace[1])[0])
+    return objects
 
 
 def _short(model, steps=3, **settings):
@@ -124,6 +132,22 @@ def test_schedule_clamps_and_releases_are_checked():
         schedule.add_trial({}, [("drug", 0.01, {"levels": (("ne", -1.0),)})])
     with pytest.raises(BioattnError, match="release of 'da' = nan"):
         schedule.add_trial({}, [("burst", 0.01, {"release": (("da", math.nan),)})])
+    with pytest.raises(BioattnError, match="blocks of 'ach.muscarinic' = 1.5, expected a blocked"):
+        schedule.add_trial({}, [("drug", 0.01, {"blocks": (("ach.muscarinic", 1.5),)})])
+
+
+def test_an_epoch_blocks_a_receptor_for_its_duration_only():
+    """Pharmacology as a trial type: the muscarinic factor is the blocked value during the
+    drug epoch and the baseline's 1 before and after it."""
+    model = config.load_model("ardid2007")
+    schedule = Schedule(float(model["simulation"].schedule_dt))
+    drug = {"blocks": (("ach.muscarinic", 1.0),)}
+    schedule.add_trial({}, [("before", 0.003, {}), ("drug", 0.003, drug), ("after", 0.003, {})])
+    _, trace = _run(model, schedule, trace=("sensory_milieu", "f_E_ampa_rec"))
+    occ0 = _baseline_occupancy(model, "neuromod.ach.muscarinic")
+    np.testing.assert_array_equal(trace[:3], 1.0)
+    np.testing.assert_allclose(trace[3:6], 1 + 0.7 * occ0, rtol=1e-9)
+    np.testing.assert_array_equal(trace[6:], 1.0)
 
 
 # -- concentration dynamics -------------------------------------------------------------------

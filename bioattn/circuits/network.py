@@ -118,6 +118,21 @@ def add_erase(pfc: RingArea, erase: Any, bindings: Bindings, schedule_dt: Any) -
     pfc.exc.run_regularly("g_inh_ext = g_erase * erase_signal(t)", dt=schedule_dt, name="pfc_erase")
 
 
+def build_pfc(
+    model: Model, bindings: Bindings, scale: float, inputs: dict[str, Any], schedule_dt: Any,
+    extra_harmonics: int,
+) -> RingArea:  # fmt: skip
+    """The PFC ring attractor holding the query (Compte et al. 2000; Ardid et al. 2007), driven
+    by the schedule's cue and erase signals (``inputs``), its bank holding ``extra_harmonics``
+    for the top-down readouts."""
+    pfc = build_area(
+        "pfc", "pfc", model, bindings, scale, extra_harmonics=extra_harmonics, extra=ERASE_CONSTANT
+    )
+    add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
+    add_erase(pfc, inputs["erase"], bindings, schedule_dt)
+    return pfc
+
+
 @dataclass
 class AttentionCircuit:
     sensory: RingArea
@@ -208,22 +223,18 @@ def build_circuit(
     bindings = Bindings()
     td_harmonics = projection_kernel("topdown").harmonics(model)
     bu_harmonics = projection_kernel("bottomup").harmonics(model)
-    sensory = build_area(
-        "sensory", "sensory", model, bindings, scale, extra_harmonics=bu_harmonics,
-        extra=SHARED_GAIN,
-    )  # fmt: skip
-    pfc = build_area(
-        "pfc", "pfc", model, bindings, scale, extra_harmonics=td_harmonics, extra=ERASE_CONSTANT
-    )
     inputs = schedule_inputs(
         bindings, model, schedule,
         ("stim_gain", "stim_angle", "cue_gain", "cue_angle", "erase"), contrast="stim_gain",
     )  # fmt: skip
+    sensory = build_area(
+        "sensory", "sensory", model, bindings, scale, extra_harmonics=bu_harmonics,
+        extra=SHARED_GAIN,
+    )  # fmt: skip
     add_drive(sensory, "stimulus", inputs["stim_gain"], inputs["stim_angle"], bindings,
               schedule_dt, modulation=SHARED_GAIN_VARIABLE)  # fmt: skip
     shared = add_shared_gain("sensory", [sensory.exc, sensory.inh], 1, bindings, model, schedule)
-    add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
-    add_erase(pfc, inputs["erase"], bindings, schedule_dt)
+    pfc = build_pfc(model, bindings, scale, inputs, schedule_dt, td_harmonics)
     neuromodulation = Neuromodulation(model, schedule, bindings)
     for area in (sensory, pfc):
         neuromodulation.attach(area.name, area.name, area.cells())

@@ -283,3 +283,26 @@ def connect_readout(
 
     bindings.bind(syn, "w", weights)
     return syn
+
+
+def untuned_projection(
+    bank: ModeBank,
+    target: NeuronGroup,
+    variable: str,
+    parameter: str,
+    factor: float,
+    name: str,
+    model: Any,
+    bindings: Bindings,
+    *,
+    pairs: list[tuple[int, int]] | None = None,
+    target_blocks: int,
+) -> Synapses:
+    """Σ_j s_AMPA,j of each source block (mode 0) times ``parameter`` · ``factor`` onto
+    ``variable`` of the target block."""
+    syn = connect_readout(
+        bank, target, {variable: ("s_ampa", "g_ampa")}, UNIFORM, model, bindings, name,
+        pairs=pairs, target_blocks=target_blocks,
+    )  # fmt: skip
+    bindings.param(syn, "g_ampa", parameter, factor)
+    return syn

@@ -75,27 +75,20 @@ import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses
 
 from bioattn import config
-from bioattn.circuits.area import (
-    RingArea,
-    add_drive,
-    build_area,
-    build_pools,
-    recurrent_kernel,
-    scaled_size,
-)
+from bioattn.circuits.area import RingArea, add_drive, build_area, recurrent_kernel
 from bioattn.circuits.bindings import Bindings
 from bioattn.circuits.network import (
-    ERASE_CONSTANT,
     PFC_SECTIONS,
-    add_erase,
+    build_pfc,
     projection_kernel,
     schedule_inputs,
     spike_arrays,
 )
 from bioattn.circuits.neuromodulators.milieu import Neuromodulation
-from bioattn.circuits.neurons import make_population
+from bioattn.circuits.parietal import build_ppc, connect_feedback
 from bioattn.circuits.registry import BuiltCircuit, Circuit, register
-from bioattn.circuits.ring import UNIFORM, ModeBank, connect_readout
+from bioattn.circuits.ring import connect_readout, untuned_projection
+from bioattn.circuits.thalamus import build_thalamus, connect_gate
 from bioattn.circuits.variability import DECLARATION as SHARED_GAIN
 from bioattn.circuits.variability import VARIABLE as SHARED_GAIN_VARIABLE
 from bioattn.circuits.variability import add_shared_gain
@@ -172,78 +165,22 @@ class SceneCircuit:
         return {"spikes": spikes, "sizes": sizes, "traces": traces}
 
 
-def _untuned(
-    bank: ModeBank,
-    target: NeuronGroup,
-    variable: str,
-    parameter: str,
-    factor: float,
-    name: str,
-    model: Model,
-    bindings: Bindings,
-    *,
-    pairs: list[tuple[int, int]] | None = None,
-    target_blocks: int,
-) -> Synapses:
-    """Σ_j s_AMPA,j of each source block (mode 0) times ``parameter`` · ``factor`` onto
-    ``variable`` of the target block."""
-    syn = connect_readout(
-        bank, target, {variable: ("s_ampa", "g_ampa")}, UNIFORM, model, bindings, name,
-        pairs=pairs, target_blocks=target_blocks,
+def build_columns(
+    model: Model, bindings: Bindings, scale: float, n_loc: int, kernels: dict, lateral: bool
+) -> RingArea:
+    """The ``n_loc`` sensory columns (MT / V4-like rings, one block each) whose excitatory mode
+    bank also holds the pulvinar gate of each column (:data:`_GATE`); its bank keeps the
+    harmonics the feedforward (and lateral) readouts need."""
+    harmonics = max(kernels["feedforward"].harmonics(model),
+                    kernels["lateral"].harmonics(model) if lateral else 0)  # fmt: skip
+    columns = build_area(
+        "column", "columns", model, bindings, scale, extra_harmonics=harmonics, n_blocks=n_loc,
+        ampa=COLUMN_AMPA, bank_extra=_GATE, extra=f"thalamic_gain : 1\n{SHARED_GAIN}",
+        nmda=COLUMN_NMDA,
     )  # fmt: skip
-    bindings.param(syn, "g_ampa", parameter, factor)
-    return syn
-
-
-def _trn_to_relay(
-    trn_bank: ModeBank, relay: NeuronGroup, ratio: float, n_loc: int, model: Model,
-    bindings: Bindings,
-) -> Synapses:  # fmt: skip
-    """TRN sector a → relay channel b: GABA_A, ``g_from_trn`` when a = b (closed loop) and
-    ``g_from_trn_other`` otherwise (open loop: TRN inhibition spreads to neighbouring thalamic
-    channels, Pinault 2004; Crick's 1984 'searchlight' competition between channels)."""
-    pairs = [(a, b) for a in range(n_loc) for b in range(n_loc)]
-
-    def strengths(m: Model) -> tuple[float, float, float]:
-        same = float(m.value("pulvinar.g_from_trn"))
-        other = float(m.value("pulvinar.g_from_trn_other"))
-        g_max = max(same, other)
-        return g_max, (same / g_max if g_max else 0.0), (other / g_max if g_max else 0.0)
-
-    def pair_weights(m: Model, schedule: Any) -> np.ndarray:
-        _, same, other = strengths(m)
-        return np.array([same if a == b else other for a, b in pairs])
-
-    syn = connect_readout(
-        trn_bank, relay, {"g_gaba_trn": ("s_gaba", "g_gaba")}, UNIFORM, model, bindings,
-        "trn_relay", pairs=pairs, pair_weights=pair_weights, target_blocks=n_loc,
-    )  # fmt: skip
-    bindings.bind(syn, "g_gaba", lambda m, s: strengths(m)[0] * ratio)
-    return syn
-
-
-def _feedback(
-    ppc_bank: ModeBank, columns: RingArea, ratio: float, n_loc: int, model: Model,
-    bindings: Bindings,
-) -> list[Synapses]:  # fmt: skip
-    """PPC pool b → column b (direct cortical attention feedback, ``[feedback]``): Σ_j s_j of
-    the pool (untuned) times the per-synapse conductances, AMPA + NMDA onto E, AMPA onto I."""
-    same = [(b, b) for b in range(n_loc)]
-    couplings = {
-        "e": {"g_ampa_fb": ("s_ampa", "g_ampa"), "g_nmda_fb": ("s_nmda", "g_nmda")},
-        "i": {"g_ampa_fb": ("s_ampa", "g_ampa")},
-    }
-    synapses = []
-    for pop, group in (("e", columns.exc), ("i", columns.inh)):
-        syn = connect_readout(
-            ppc_bank, group, couplings[pop], UNIFORM, model, bindings, f"feedback_{pop}",
-            pairs=same, target_blocks=n_loc,
-        )  # fmt: skip
-        for _, conductance in couplings[pop].values():
-            receptor = conductance.removeprefix("g_")
-            bindings.param(syn, conductance, f"feedback.g_{receptor}_{pop}", ratio)
-        synapses.append(syn)
-    return synapses
+    bindings.param(columns.exc_bank.group, "gate_floor", "pulvinar.gate_floor")
+    bindings.param(columns.exc_bank.group, "gate_gain", "pulvinar.gate_gain")
+    return columns
 
 
 def lateral_on(model: Model) -> bool:
@@ -261,57 +198,16 @@ def build_scene_circuit(
         raise BioattnError(
             f"schedule has {schedule.n_locations} locations, scene.n_locations is {n_loc}"
         )
-    dt, schedule_dt = sim.dt.to_brian2(), sim.schedule_dt.to_brian2()
+    schedule_dt = sim.schedule_dt.to_brian2()
     bindings = Bindings()
     kernels = {name: projection_kernel(name) for name in ("topdown", "feedforward", "lateral")}
     lateral = lateral_on(model)
-    pfc = build_area(
-        "pfc",
-        "pfc",
-        model,
-        bindings,
-        scale,
-        extra_harmonics=kernels["topdown"].harmonics(model),
-        extra=ERASE_CONSTANT,
-    )
-    columns = build_area(
-        "column", "columns", model, bindings, scale,
-        extra_harmonics=max(kernels["feedforward"].harmonics(model),
-                            kernels["lateral"].harmonics(model) if lateral else 0),
-        n_blocks=n_loc, ampa=COLUMN_AMPA, bank_extra=_GATE,
-        extra=f"thalamic_gain : 1\n{SHARED_GAIN}", nmda=COLUMN_NMDA,
-    )  # fmt: skip
-    bank = columns.exc_bank
-    bindings.param(bank.group, "gate_floor", "pulvinar.gate_floor")
-    bindings.param(bank.group, "gate_gain", "pulvinar.gate_gain")
-    readout = build_area("readout", "readout", model, bindings, scale)
-    ppc = build_pools("ppc", "ppc", model, bindings, scale, n_loc,
-                      extra="nu_spatial : Hz (shared, constant)")  # fmt: skip
-    pul, trn_p = model["pulvinar"], model["trn"]
-    n_relay, n_trn = scaled_size(pul.n_relay, scale), scaled_size(trn_p.n_cells, scale)
-    relay = make_population(
-        n_loc * n_relay, True, bindings, "pulvinar", dt=dt, method=sim.method,
-        ampa=("g_ampa_ppc", "g_ampa_ctx"), gaba=("g_gaba_trn",), fixed_gaba=("g_muscimol",),
-        extra="da_gate/dt = -a_gate / tau_gate : 1\ntau_gate : second (shared, constant)",
-        extra_reset="a_gate += 1",
-    )  # fmt: skip
-    trn = make_population(
-        n_loc * n_trn, False, bindings, "trn", dt=dt, method=sim.method,
-        ampa=("g_ampa_ctx", "g_ampa_pfc", "g_ampa_relay"),
-    )  # fmt: skip
-    relay.loc = np.repeat(np.arange(n_loc), n_relay)
-    trn.loc = np.repeat(np.arange(n_loc), n_trn)
-    bindings.param(relay, "tau_gate", "pulvinar.tau_gate")
-    bindings.param(relay, "g_ext_unit", "pulvinar.g_ext")
-    bindings.param(relay, "nu_bg", "pulvinar.nu_bg")
-    bindings.param(relay, "g_muscimol", "pulvinar.g_muscimol")
-    bindings.param(trn, "g_ext_unit", "trn.g_ext")
-    bindings.param(trn, "nu_bg", "trn.nu_bg")
-    relay_bank = ModeBank(relay, ["s_ampa", "s_nmda"], 0, "pulvinar", n_loc)
-    trn_bank = ModeBank(trn, ["s_gaba"], 0, "trn", n_loc)
-
-    # Inputs from the schedule.
     inputs = schedule_inputs(bindings, model, schedule, INPUTS, contrast="scene_gain")
+
+    # Areas.
+    td_harmonics = kernels["topdown"].harmonics(model)
+    pfc = build_pfc(model, bindings, scale, inputs, schedule_dt, td_harmonics)
+    columns = build_columns(model, bindings, scale, n_loc, kernels, lateral)
     add_drive(
         columns, "stimulus", inputs["scene_gain"], inputs["scene_angle"], bindings, schedule_dt,
         True, modulation=f"thalamic_gain * {SHARED_GAIN_VARIABLE}",
@@ -320,27 +216,21 @@ def build_scene_circuit(
         "column", [columns.exc, columns.inh], n_loc, bindings, model, schedule,
         attention=(inputs["spatial_cue"], "spatial_cue.stabilization"),
     )  # fmt: skip
-    add_drive(pfc, "cue", inputs["cue_gain"], inputs["cue_angle"], bindings, schedule_dt)
-    add_erase(pfc, inputs["erase"], bindings, schedule_dt)
+    readout = build_area("readout", "readout", model, bindings, scale)
+    ppc = build_ppc(model, bindings, scale, n_loc, inputs["spatial_cue"], schedule_dt)
+    thalamus = build_thalamus(model, bindings, scale, n_loc)
     neuromodulation = Neuromodulation(model, schedule, bindings)
     neuromodulation.attach("pfc", "pfc", pfc.cells())
     neuromodulation.attach("column", "sensory", columns.cells(n_loc), n_loc)
     neuromodulation.attach("readout", "readout", readout.cells())
     neuromodulation.attach("ppc", "ppc", ppc.cells(n_loc, shared_inh=True), n_loc)
-    neuromodulation.attach("thalamus", "thalamus", {"E": (relay, n_loc), "I": (trn, n_loc)}, n_loc)
-    ppc.exc.namespace["spatial_cue"] = inputs["spatial_cue"]
-    bindings.param(ppc.exc, "nu_spatial", "spatial_cue.nu_e")
-    ppc.exc.run_regularly(  # a top-down signal: scaled like the long-range inputs
-        "nu_drive = nu_spatial * spatial_cue(t, loc) * f_long_range",
-        dt=schedule_dt,
-        name="ppc_spatial_cue",
-    )
+    neuromodulation.attach("thalamus", "thalamus", thalamus.cells(n_loc), n_loc)
 
-    # Conductances are per synapse at the model file's size: rescale to this size.
+    # Projections.  Conductances are per synapse at the model file's size: rescale to this size.
+    bank = columns.exc_bank
     col_ratio = model["columns"].n_exc / (len(columns.exc) // n_loc)
     pfc_ratio = model["pfc"].n_exc / len(pfc.exc)
     ppc_ratio = model["ppc"].n_exc / (len(ppc.exc) // n_loc)
-    relay_ratio = pul.n_relay / n_relay
     same = [(b, b) for b in range(n_loc)]
     synapses: list[Synapses] = []
 
@@ -372,57 +262,30 @@ def build_scene_circuit(
             )  # fmt: skip
             bindings.param(syn, "g_ampa", f"lateral.g_ampa_{pop}", col_ratio)
             synapses.append(syn)
-    synapses += _feedback(ppc.exc_bank, columns, ppc_ratio, n_loc, model, bindings)
+    synapses += connect_feedback(ppc.exc_bank, columns, ppc_ratio, n_loc, model, bindings)
+    relay, trn = thalamus.relay, thalamus.trn
     common = {"model": model, "bindings": bindings}
     synapses += [
         # Column → PPC pool of its location (E) and the shared interneurons.
-        _untuned(bank, ppc.exc, "g_ampa_lr", "column_to_ppc.g_ampa_e", col_ratio, "col_ppc_e",
-                 pairs=same, target_blocks=n_loc, **common),
-        _untuned(bank, ppc.inh, "g_ampa_lr", "column_to_ppc.g_ampa_i", col_ratio, "col_ppc_i",
-                 pairs=[(b, 0) for b in range(n_loc)], target_blocks=1, **common),
-        # Pulvinar relay: from PPC and its column, inhibited by TRN.
-        _untuned(ppc.exc_bank, relay, "g_ampa_ppc", "pulvinar.g_from_ppc", ppc_ratio,
-                 "ppc_relay", pairs=same, target_blocks=n_loc, **common),
-        _untuned(bank, relay, "g_ampa_ctx", "pulvinar.g_from_column", col_ratio, "col_relay",
-                 pairs=same, target_blocks=n_loc, **common),
-        _trn_to_relay(trn_bank, relay, trn_p.n_cells / n_trn, n_loc, model, bindings),
-        # Relay → TRN.
-        _untuned(relay_bank, trn, "g_ampa_relay", "trn.g_from_relay", relay_ratio, "relay_trn",
-                 pairs=same, target_blocks=n_loc, **common),
+        untuned_projection(bank, ppc.exc, "g_ampa_lr", "column_to_ppc.g_ampa_e", col_ratio,
+                           "col_ppc_e", pairs=same, target_blocks=n_loc, **common),
+        untuned_projection(bank, ppc.inh, "g_ampa_lr", "column_to_ppc.g_ampa_i", col_ratio,
+                           "col_ppc_i", pairs=[(b, 0) for b in range(n_loc)], target_blocks=1,
+                           **common),
+        # Pulvinar relay: from PPC and its column (TRN → relay is the thalamus's own loop).
+        untuned_projection(ppc.exc_bank, relay, "g_ampa_ppc", "pulvinar.g_from_ppc", ppc_ratio,
+                           "ppc_relay", pairs=same, target_blocks=n_loc, **common),
+        untuned_projection(bank, relay, "g_ampa_ctx", "pulvinar.g_from_column", col_ratio,
+                           "col_relay", pairs=same, target_blocks=n_loc, **common),
         # TRN from its column and from PFC.
-        _untuned(bank, trn, "g_ampa_ctx", "trn.g_from_column", col_ratio, "col_trn",
-                 pairs=same, target_blocks=n_loc, **common),
-        _untuned(pfc.exc_bank, trn, "g_ampa_pfc", "trn.g_from_pfc", pfc_ratio, "pfc_trn",
-                 target_blocks=n_loc, **common),
+        untuned_projection(bank, trn, "g_ampa_ctx", "trn.g_from_column", col_ratio, "col_trn",
+                           pairs=same, target_blocks=n_loc, **common),
+        untuned_projection(pfc.exc_bank, trn, "g_ampa_pfc", "trn.g_from_pfc", pfc_ratio,
+                           "pfc_trn", target_blocks=n_loc, **common),
+        *thalamus.synapses,
+        # The gate on column → readout and the afferent gain of each column.
+        *connect_gate(thalamus, bank, [columns.exc, columns.inh], n_loc, bindings),
     ]  # fmt: skip
-    # The gate: relay channel b's filtered rate / r_ref, held in every mode row of b's bank.
-    gate = Synapses(
-        relay,
-        bank.group,
-        "gate_unit : 1 (shared, constant)\nrelay_post = gate_unit * a_gate_pre : 1 (summed)",
-        name="pulvinar_gate",
-    )
-    cell = np.repeat(np.arange(len(relay)), bank.n_modes)
-    gate.connect(
-        i=cell, j=(cell // n_relay) * bank.n_modes + np.tile(np.arange(bank.n_modes), len(relay))
-    )
-    bindings.bind(
-        gate, "gate_unit",
-        lambda m, s: 1.0 / (n_relay * float(m.value("pulvinar.tau_gate")
-                                             * m.value("pulvinar.gate_rate_ref"))),
-    )  # fmt: skip
-    synapses.append(gate)
-    # ... and the same relay rate sets the gain of the stimulus drive of column b's cells.
-    for group in (columns.exc, columns.inh):
-        afferent = Synapses(
-            bank.group, group,
-            "k_aff : 1 (shared, constant)\nthalamic_gain_post = 1 + k_aff * relay_pre : 1 (summed)",
-            name=f"pulvinar_afferent_{group.name}",
-        )  # fmt: skip
-        cells = np.arange(len(group))
-        afferent.connect(i=(cells // (len(group) // n_loc)) * bank.n_modes, j=cells)
-        bindings.param(afferent, "k_aff", "pulvinar.afferent_gain")
-        synapses.append(afferent)
 
     # Readout mean membrane potential (driving force of the delivered charge).
     vbar_group = NeuronGroup(1, "vbar : volt", name="readout_vbar")
@@ -446,8 +309,7 @@ def build_scene_circuit(
         "readout_v": StateMonitor(vbar_group, "vbar", record=0, dt=record_dt, name="vbar_mon"),
     }  # fmt: skip
     objects = [
-        *pfc.objects, *columns.objects, *readout.objects, *ppc.objects,
-        relay, trn, *relay_bank.objects, *trn_bank.objects,
+        *pfc.objects, *columns.objects, *readout.objects, *ppc.objects, *thalamus.objects,
         *synapses, *shared, *neuromodulation.objects, vbar_group, vbar_syn, *monitors.values(),
     ]  # fmt: skip
     circuit = SceneCircuit(n_loc, pfc, columns, readout, ppc, relay, trn,

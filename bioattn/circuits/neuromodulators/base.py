@@ -17,7 +17,11 @@ Occupancy of a receptor class at concentration c (Hill–Langmuir), with a fract
 receptors blocked by an antagonist and an agonist acting as a concentration a of the
 transmitter at this receptor class only:
 
-    occ(c) = (1 − b) · xⁿ / (1 + xⁿ),   x = (c + a) / EC50.
+    occ(c) = (1 − b) · xⁿ / (1 + xⁿ),   x = (c + a) / EC50,
+
+where 1 − b = (1 − b_model)(1 − b_epoch): the model's ``block`` and the fraction a protocol
+blocks during some epochs (``Epoch.blocks``, e.g. ``(("ach.muscarinic", 1.0),)``), so a drug
+condition can be one trial type of a run.
 
 A term's factor is the product over modulators of
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from brian2 import NeuronGroup, linked_var, second
 
-from bioattn.circuits.bindings import Bindings
+from bioattn.circuits.bindings import Bindings, timed_array
 from bioattn.circuits.neuromodulators.base import (
     CELLS,
     MODULATORS,
@@ -72,6 +72,7 @@ class Neuromodulation:
     bindings: Bindings
     nuclei: dict[str, NeuronGroup] = field(default_factory=dict)
     tonic: dict[str, Any] = field(default_factory=dict)
+    blocks: dict[str, Any] = field(default_factory=dict)
     milieus: dict[str, NeuronGroup] = field(default_factory=dict)
     objects: list[Any] = field(default_factory=list)
 
@@ -80,6 +81,18 @@ class Neuromodulation:
             nucleus, tonic = add_nucleus(modulator, self.model, self.schedule, self.bindings)
             self.nuclei[modulator.name], self.tonic[modulator.name] = nucleus, tonic
             self.objects.append(nucleus)
+
+    def _block(self, modulator: Modulator, receptor: Receptor) -> Any:
+        """The schedule's blocked fraction of ``receptor`` per step (a TimedArray shared by every
+        milieu; pharmacology that a protocol applies to some epochs)."""
+        tag = _tag(modulator, receptor)
+        if tag not in self.blocks:
+            name = f"{modulator.name}.{receptor.name}"
+            self.blocks[tag] = timed_array(
+                self.bindings, f"{tag}_block", self.schedule,
+                lambda m, s: s.receptor_block(name), self.model,
+            )  # fmt: skip
+        return self.blocks[tag]
 
     def attach(
         self, area: str, role: str, cells: Mapping[str, tuple[Any, int]], n_blocks: int = 1
@@ -106,7 +119,8 @@ class Neuromodulation:
             n = f"hill_{tag}"
             lines += [
                 f"{x} = (c_{m.name} + agonist_{tag}) / ec50_{tag} : 1",
-                f"occ_{tag} = (1 - block_{tag}) * {x}**{n} / (1 + {x}**{n}) : 1",
+                f"occ_{tag} = (1 - block_{tag}) * (1 - {tag}_block(t)) * {x}**{n} / (1 + {x}**{n})"
+                " : 1",
                 f"occ0_{tag} = {x0}**{n} / (1 + {x0}**{n}) : 1 (shared)",
             ]
         for m, r, e in effects:
@@ -114,7 +128,10 @@ class Neuromodulation:
         milieu = NeuronGroup(
             n_blocks,
             "\n".join(dict.fromkeys(lines)),
-            namespace={f"{name}_tonic": self.tonic[name] for name in modulators},
+            namespace={
+                **{f"{name}_tonic": self.tonic[name] for name in modulators},
+                **{f"{tag}_block": self._block(m, r) for tag, (m, r) in receptors.items()},
+            },
             dt=self.schedule.resolution * second,
             name=f"{area}_milieu",
         )
