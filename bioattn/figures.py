@@ -267,6 +267,35 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
     return fig
 
 
+def ach_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Attention modulation index and evoked rate of the recorded column against the ACh level
+    (log axis), with the baseline and the muscarinic / nicotinic blocks at the model's level."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    levels = np.asarray(summary["levels"])
+    drugs = [("baseline", "k", "o"), ("muscarinic_block", "tab:red", "s"),
+             ("nicotinic_block", "tab:blue", "^")]  # fmt: skip
+    baseline_nm = float(ds.attrs.get("baseline_nM", np.exp(np.log(levels).mean())))
+    for ax, key, label in ((axes[0], "ami", "attention modulation index"),
+                           (axes[1], "evoked", "evoked rate (Hz)")):  # fmt: skip
+        names = [f"{key}_ach_{x:g}nM" for x in levels]
+        ax.errorbar(levels, [summary[n] for n in names], _errors(summary, names), fmt="o-",
+                    color="tab:green", capsize=3, label="ACh level clamped")  # fmt: skip
+        for offset, (drug, color, marker) in enumerate(drugs):
+            name, at = f"{key}_{drug}", [baseline_nm * 1.08**offset]  # side by side
+            ax.errorbar(at, [summary[name]], _errors(summary, [name]), fmt=marker, color=color,
+                        capsize=3, label=drug.replace("_", " "))  # fmt: skip
+        ax.set_xscale("log")
+        ax.set(xlabel="ACh (nM)", ylabel=label)
+    axes[0].axhline(0, color="0.7", lw=0.8)
+    axes[0].set_title(
+        f"slope {_with_ci(summary, 'ami_slope_ach', '.3f')} per decade\n"
+        f"muscarinic block {_with_ci(summary, 'muscarinic_block_effect', '.3f')}"
+    )
+    axes[0].legend(frameon=False, fontsize=8)
+    _finish(fig, summary, "error bars: ")
+    return fig
+
+
 def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Target share of the feedforward charge by set size and cue strength; PPC and gates at
     target and distractors (set sizes > 1), with the summary's intervals."""

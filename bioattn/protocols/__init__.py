@@ -1,6 +1,7 @@
 """Experiments run on the circuits; importing this package registers them (see registry)."""
 
 from bioattn.protocols import (  # noqa: F401
+    ach_dose,
     biased_competition,
     contrast_response,
     feature_attention,

@@ -114,7 +114,6 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc, trials, window, stim = r.p, r.seeds, r.n_loc, r.trials, r.window, r.windows
     settings, progress = r.settings, r.settings.progress
-    base = r.schedule.windows("iti")
     rec = p.recorded_location - 1
 
     per_state, measured_by_state, spikes, recorded = {}, {}, {}, {}
@@ -133,19 +132,8 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             print(f"{NAME}: {state}", flush=True)
         outputs = common.run_seeds(state_model, r.schedule, settings)
         measured = sc.measure(outputs, stim, state_model)
-        n_col = outputs[0].n("column") // n_loc
         angle = p.first_angle + 2 * np.pi * rec / n_loc
-        cells = sc.item_cells(2 * np.pi * np.arange(n_col) / n_col, angle, p.cell_window)
-        rate = measured["column"][:, :, rec, cells].mean(axis=2) / window  # (seed, trial)
-        baseline = np.stack(
-            [
-                stats.spike_counts(o.t("column"), o.i("column"), o.n("column"), base)
-                .reshape(len(base), n_loc, n_col)[:, rec, cells]
-                .mean(axis=1)
-                for o in outputs
-            ]
-        ) / (base[:, 1] - base[:, 0])
-        per_state[state] = (rate, rate - baseline)
+        per_state[state] = sc.recorded_rates(outputs, measured, r, rec, angle)
         recorded[state] = measured["column"][:, :, rec, :]  # (seed, trial, cell)
         measured_by_state[state] = measured
         spikes[state] = outputs

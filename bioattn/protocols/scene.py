@@ -57,6 +57,12 @@ class SceneTrial:
     query_gain: float = 1.0
     spatial_cue: int | None = None
     labels: dict = field(default_factory=dict)
+    # Neuromodulation (bioattn.circuits.neuromodulators), held through the trial: clamped tonic
+    # levels (name, nM) and receptors blocked (``"ach.muscarinic"``, fraction); and phasic
+    # releases (name, × burst) at the stimulus onset.
+    levels: tuple[tuple[str, float], ...] = ()
+    blocks: tuple[tuple[str, float], ...] = ()
+    release: tuple[tuple[str, float], ...] = ()
 
     def scene(self) -> tuple[tuple[float, float], ...]:
         return tuple((0.0, 0.0) if item is None else item for item in self.items)
@@ -64,14 +70,16 @@ class SceneTrial:
 
 def scene_epochs(p: Any, trial: SceneTrial) -> list[tuple]:
     """The epochs of one scene trial (see module docstring)."""
-    held = {"spatial_cue": trial.spatial_cue, "query_gain": trial.query_gain}
+    drugs = {"levels": trial.levels, "blocks": trial.blocks}
+    held = {"spatial_cue": trial.spatial_cue, "query_gain": trial.query_gain, **drugs}
     return [
-        ("erase", float(p.t_erase), {"erase": True}),
-        ("iti", float(p.t_iti), {}),
+        ("erase", float(p.t_erase), {"erase": True, **drugs}),
+        ("iti", float(p.t_iti), drugs),
         ("cue", float(p.t_cue), {"cue_angle": trial.query, **held}),
         ("delay", float(p.t_delay), held),
-        ("stimulus", float(p.t_stimulus), {"scene": trial.scene(), **held}),
-    ]
+        ("stimulus", float(p.t_stimulus), {"scene": trial.scene(), "release": trial.release,
+                                           **held}),
+    ]  # fmt: skip
 
 
 def interleave(p: Any, blocks: list[list[SceneTrial]]) -> list[SceneTrial]:
@@ -147,6 +155,29 @@ def measure(
 def item_cells(angles: np.ndarray, item_angle: float, window: float) -> np.ndarray:
     """Cells whose preferred angle lies within ``window`` of ``item_angle``."""
     return common.angular_distance(angles, item_angle) <= window
+
+
+def recorded_rates(
+    outputs: list[SimulationOutput], measured: dict[str, np.ndarray], run: SceneRun,
+    location: int, item_angle: float,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Rate (Hz) of the recorded column's cells that prefer its item (within ``cell_window`` of
+    ``item_angle``) in the stimulus window, and their evoked rate (that rate minus the one in
+    the trial's inter-trial interval, before any cue), each (seed, trial)."""
+    n_loc = run.n_loc
+    n_col = outputs[0].n("column") // n_loc
+    cells = item_cells(2 * np.pi * np.arange(n_col) / n_col, item_angle, run.p.cell_window)
+    rate = measured["column"][:, :, location, cells].mean(axis=2) / run.window
+    base = run.schedule.windows("iti")
+    baseline = np.stack(
+        [
+            stats.spike_counts(o.t("column"), o.i("column"), o.n("column"), base)
+            .reshape(len(base), n_loc, n_col)[:, location, cells]
+            .mean(axis=1)
+            for o in outputs
+        ]
+    ) / (base[:, 1] - base[:, 0])
+    return rate, rate - baseline
 
 
 def trial_labels(trials: list[SceneTrial], n_loc: int) -> dict[str, xr.DataArray]:

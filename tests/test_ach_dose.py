@@ -1,0 +1,92 @@
+"""The ach-dose protocol's design and analysis (bioattn.protocols.ach_dose)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bioattn import config
+from bioattn.errors import BioattnError
+from bioattn.protocols import ach_dose
+from bioattn.protocols import scene as sc
+
+NM = 1e-6  # 1 nM in SI units (mol/m³)
+
+
+def _params(**changes):
+    model = config.load_model("multi_item", [f"protocol.ach_dose.{k}={v}" for k, v in
+                                             changes.items()])  # fmt: skip
+    return model, model["protocol.ach_dose"]
+
+
+def test_every_level_and_drug_is_a_trial_type_of_one_run_with_both_attention_conditions():
+    model, p = _params()
+    n_loc = model["scene"].n_locations
+    trials = ach_dose.design(p, n_loc, n_trials=3)
+    names = ach_dose.conditions(p)
+    assert names == [*(f"ach_{x:g}nM" for x in p.levels), "baseline", "muscarinic_block",
+                     "nicotinic_block"]  # fmt: skip
+    assert len(trials) == 3 * len(names) * 2
+    seen = {(t.labels["repeat"], t.labels["condition"], t.labels["attend"]) for t in trials}
+    assert len(seen) == len(trials)  # every repeat holds every condition × attention once
+    for t in trials:
+        name = names[t.labels["condition"]]
+        assert t.spatial_cue == (p.recorded_location - 1 if t.labels["attend"] else
+                                 p.away_location - 1)  # fmt: skip
+        if name.startswith("ach_"):
+            assert t.levels == (("ach", p.levels[t.labels["condition"]]),) and t.blocks == ()
+        elif name == "baseline":
+            assert t.levels == () and t.blocks == ()
+        else:
+            receptor = "ach." + name.removesuffix("_block")
+            assert t.levels == () and t.blocks == ((receptor, 1.0),)
+    # The schedule carries them through every epoch of the trial, the stimulus included.
+    schedule = sc.build_schedule(p, trials, float(model["simulation"].schedule_dt), n_loc)
+    clamps, _ = schedule.modulator_arrays("ach")
+    blocked = schedule.receptor_block("ach.muscarinic")
+    for trial, design in zip(schedule.trials, trials, strict=True):
+        a = int(round(trial.epochs[0].start / schedule.resolution))
+        b = int(round(trial.epochs[-1].stop / schedule.resolution))
+        expected = dict(design.levels).get("ach", np.nan)
+        np.testing.assert_array_equal(clamps[a:b], expected)
+        np.testing.assert_array_equal(blocked[a:b], dict(design.blocks).get("ach.muscarinic", 0))
+
+
+def test_analysis_gives_each_conditions_ami_the_slope_per_decade_and_the_block_effects():
+    levels = np.array([10.0, 100.0, 1000.0])
+    names = [*(f"ach_{x:g}nM" for x in levels), "baseline", "muscarinic_block", "nicotinic_block"]
+    ami = np.array([0.05, 0.10, 0.15, 0.09, 0.04, 0.085])  # what the rates below are built to give
+    unattended = np.full(len(names), 20.0)
+    attended = unattended * (1 + ami) / (1 - ami)
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.5, (6, 2, len(names)))
+    rates = np.stack([unattended, attended])[None] + noise - noise.mean(axis=0)
+    evoked = rates - 5.0
+    out = ach_dose.analyse(rates, evoked, names, levels)
+    for k, name in enumerate(names):
+        assert out[f"ami_{name}"] == pytest.approx(ami[k], abs=1e-12)
+        assert out[f"evoked_{name}"] == pytest.approx((attended[k] + unattended[k]) / 2 - 5.0)
+    assert out["ami_slope_ach"] == pytest.approx(0.05, abs=1e-12)  # +0.05 per decade
+    assert out["muscarinic_block_effect"] == pytest.approx(0.04 - 0.09, abs=1e-12)
+    assert out["nicotinic_block_effect"] == pytest.approx(0.085 - 0.09, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"levels": "[20.0]"}, "expected >= 2 levels"),
+        ({"away_location": 1}, "expected two different locations"),
+    ],
+)
+def test_impossible_designs_are_refused(change, message):
+    model, p = _params(**change)
+    with pytest.raises(BioattnError, match=message):
+        ach_dose.design(p, model["scene"].n_locations, 2)
+
+
+def test_a_zero_level_is_refused_before_anything_runs():
+    from bioattn.protocols.registry import RunOptions
+
+    model, _ = _params(levels="[0.0, 20.0]")
+    with pytest.raises(BioattnError, match="expected levels > 0 nM"):
+        ach_dose.run(model, RunOptions(seeds=[1], n_trials=1, scale=0.1, target="numpy"))
