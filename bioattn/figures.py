@@ -296,6 +296,33 @@ def ach_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
     return fig
 
 
+def da_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Working memory against a distractor across DA levels: the share of trials whose memory
+    was kept, the delay tuning width, and the delay rates at the preferred and non-preferred
+    directions (log level axis, the baseline level marked)."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    levels = np.asarray(summary["levels"])
+    panels = [
+        (axes[0], [("robustness", "tab:green", "memory kept")], "share of trials"),
+        (axes[1], [("tuning_width", "tab:purple", "half-width")], "delay tuning width (deg)"),
+        (axes[2], [("delay_rate_pref", "tab:red", "preferred"),
+                   ("delay_rate_nonpref", "0.4", "non-preferred")], "delay rate (Hz)"),
+    ]  # fmt: skip
+    for ax, series, ylabel in panels:
+        for key, color, label in series:
+            names = [f"{key}_da_{x:g}nM" for x in levels]
+            ax.errorbar(levels, [summary[n] for n in names], _errors(summary, names), fmt="o-",
+                        color=color, capsize=3, label=label)  # fmt: skip
+        ax.axvline(float(ds.attrs["baseline_nM"]), color="0.8", lw=0.8, zorder=0)
+        ax.set_xscale("log")
+        ax.set(xlabel="DA (nM)", ylabel=ylabel)
+    axes[0].set_ylim(-0.05, 1.05)
+    axes[0].set_title(f"peak robustness at {summary['robustness_peak_level']:g} nM")
+    axes[2].legend(frameon=False, fontsize=8)
+    _finish(fig, summary, "error bars: ")
+    return fig
+
+
 def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Target share of the feedforward charge by set size and cue strength; PPC and gates at
     target and distractors (set sizes > 1), with the summary's intervals."""

@@ -36,6 +36,7 @@ class Epoch:
     stim_angle: float = 0.0  # rad
     contrast: float = 0.0
     cue_angle: float | None = None  # rad, None = no cue
+    cue_strength: float = 1.0  # gain of the cue drive while there is one (a weaker distractor)
     erase: bool = False
     scene: tuple[tuple[float, float], ...] | None = None  # (rad, contrast) per location
     spatial_cue: int | None = None  # cued location, None = none
@@ -153,7 +154,7 @@ class Schedule:
                 b = a + int(round(epoch.duration / self.resolution))
                 out["stim_gain"][a:b] = epoch.contrast
                 out["stim_angle"][a:b] = epoch.stim_angle
-                out["cue_gain"][a:b] = 0.0 if epoch.cue_angle is None else 1.0
+                out["cue_gain"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_strength
                 out["cue_angle"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_angle
                 out["erase"][a:b] = 1.0 if epoch.erase else 0.0
                 out["query_gain"][a:b] = epoch.query_gain
@@ -180,6 +181,15 @@ class Schedule:
                     if key == name:
                         release[a] += value
         return levels, release
+
+    def neuromodulation_names(self) -> tuple[set[str], set[str]]:
+        """The modulators (clamped or released) and the receptors (blocked) the epochs name."""
+        modulators, receptors = set(), set()
+        for trial in self.trials:
+            for epoch in trial.epochs:
+                modulators |= {name for name, _ in (*epoch.levels, *epoch.release)}
+                receptors |= {name for name, _ in epoch.blocks}
+        return modulators, receptors
 
     def receptor_block(self, receptor: str) -> np.ndarray:
         """Per step, the fraction of ``receptor`` (``"ach.muscarinic"``) an epoch blocks (0

@@ -71,22 +71,33 @@ def test_analysis_gives_each_conditions_ami_the_slope_per_decade_and_the_block_e
     assert out["nicotinic_block_effect"] == pytest.approx(0.085 - 0.09, abs=1e-12)
 
 
+def test_samples_are_repeats_with_attention_and_condition_in_their_places():
+    """by_repeat on label-coded trials: entry (sample, attention, condition) holds exactly the
+    trial of that seed, repeat, attention and condition."""
+    model, p = _params()
+    n_loc, n_trials = model["scene"].n_locations, 3
+    trials = ach_dose.design(p, n_loc, n_trials)
+    n_conditions = len(ach_dose.conditions(p))
+    code = np.array([[1000 * s + 100 * t.labels["repeat"] + 10 * t.labels["condition"]
+                      + t.labels["attend"] for t in trials] for s in range(2)])  # fmt: skip
+    samples = ach_dose.by_repeat(code.astype(float), trials, n_conditions)
+    assert samples.shape == (2 * n_trials, 2, n_conditions)
+    for sample in range(2 * n_trials):
+        seed, repeat = divmod(sample, n_trials)
+        for a in range(2):
+            for c in range(n_conditions):
+                assert samples[sample, a, c] == 1000 * seed + 100 * repeat + 10 * c + a
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"levels": "[20.0]"}, "expected >= 2 levels"),
         ({"away_location": 1}, "expected two different locations"),
+        ({"levels": "[0.0, 20.0]"}, "expected levels > 0 nM"),
     ],
 )
 def test_impossible_designs_are_refused(change, message):
     model, p = _params(**change)
     with pytest.raises(BioattnError, match=message):
         ach_dose.design(p, model["scene"].n_locations, 2)
-
-
-def test_a_zero_level_is_refused_before_anything_runs():
-    from bioattn.protocols.registry import RunOptions
-
-    model, _ = _params(levels="[0.0, 20.0]")
-    with pytest.raises(BioattnError, match="expected levels > 0 nM"):
-        ach_dose.run(model, RunOptions(seeds=[1], n_trials=1, scale=0.1, target="numpy"))

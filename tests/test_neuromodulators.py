@@ -55,16 +55,17 @@ def _locations(model) -> int:
 
 
 def _factor(model, modulator: str, level_nm: float, receptor_terms) -> float:
-    """The expected factor of one modulator on one term (bioattn.circuits.neuromodulators.base):
-    1 + Σ_r e_r (occ_r(c) − occ_r⁰), clipped at 0."""
+    """The expected factor of one modulator's receptors on one term
+    (bioattn.circuits.neuromodulators.base): Π_r max(0, 1 + e_r occ_r(c)) / (1 + e_r occ_r⁰)."""
     m = MODULATORS[modulator]
     total = 1.0
     for receptor, parameter in receptor_terms:
         p = model[f"{m.section}.{receptor}"]
+        e = getattr(p, parameter)
         occ0 = occupancy(float(model[m.section].baseline), float(p.ec50), p.hill)
         occ = occupancy(level_nm * NM, float(p.ec50), p.hill, p.block, float(p.agonist))
-        total += getattr(p, parameter) * (occ - occ0)
-    return max(0.0, total)
+        total *= max(0.0, 1 + e * occ) / (1 + e * occ0)
+    return total
 
 
 def _baseline_occupancy(model, section: str) -> float:
@@ -146,7 +147,7 @@ def test_an_epoch_blocks_a_receptor_for_its_duration_only():
     _, trace = _run(model, schedule, trace=("sensory_milieu", "f_E_ampa_rec"))
     occ0 = _baseline_occupancy(model, "neuromod.ach.muscarinic")
     np.testing.assert_array_equal(trace[:3], 1.0)
-    np.testing.assert_allclose(trace[3:6], 1 + 0.7 * occ0, rtol=1e-9)
+    np.testing.assert_allclose(trace[3:6], 1 / (1 - 0.7 * occ0), rtol=1e-9)
     np.testing.assert_array_equal(trace[6:], 1.0)
 
 
@@ -229,16 +230,19 @@ def test_ach_suppresses_intracortical_synapses_excites_interneurons_and_boosts_a
         return float(np.asarray(getattr(milieu, name)[:])[0])
 
     intracortical = _factor(model, "ach", 1000.0, [("muscarinic", "intracortical")])
-    assert intracortical < 0.6  # 1 − 0.7 (0.909 − 0.167)
+    assert intracortical < 0.6  # (1 − 0.7 · 0.909) / (1 − 0.7 · 0.167)
     for cell in ("E", "I"):
-        for term in ("ampa_rec", "nmda_rec"):
+        for term in ("ampa_rec", "nmda_rec", "lateral"):
             assert f(sensory, f"f_{cell}_{term}") == pytest.approx(intracortical, rel=1e-9)
+        assert f(sensory, f"f_{cell}_long_range") == 1.0  # feedback efficacy 0 by default
     interneurons = _factor(model, "ach", 1000.0, [("muscarinic", "interneurons")])
     assert f(sensory, "f_I_background") == pytest.approx(interneurons, rel=1e-9)
-    assert interneurons > 1.2 and f(sensory, "f_E_background") == 1.0
-    both = [("muscarinic", "afferent"), ("nicotinic", "afferent")]
-    afferent = _factor(model, "ach", 1000.0, both)
-    assert f(sensory, "f_E_stimulus") == pytest.approx(afferent, rel=1e-9) and afferent > 1
+    assert interneurons > 1.15 and f(sensory, "f_E_background") == 1.0
+    muscarinic = _factor(model, "ach", 1000.0, [("muscarinic", "afferent")])
+    both = _factor(model, "ach", 1000.0, [("muscarinic", "afferent"), ("nicotinic", "afferent")])
+    assert f(sensory, "f_E_stimulus") == pytest.approx(both, rel=1e-9) and both > 1
+    assert f(sensory, "f_I_stimulus") == pytest.approx(muscarinic, rel=1e-9)  # no nAChR on I
+    assert muscarinic < 1
     # The cells read their area's factors; PFC has no ACh effects.
     assert np.allclose(np.asarray(objects["sensory_E"].f_nmda_rec[:]), intracortical, rtol=1e-9)
     assert all(f(pfc, f"f_{c}_{t}") == 1.0 for c in ("E", "I") for t in TERMS)
@@ -249,10 +253,11 @@ def test_muscarinic_block_removes_the_baseline_suppression_and_nicotinic_block_t
                                             "neuromod.ach.nicotinic.block=1"])  # fmt: skip
     sensory = _run(model, _short(model))["sensory_milieu"]
     occ0 = _baseline_occupancy(model, "neuromod.ach.muscarinic")
-    assert float(sensory.f_E_ampa_rec[0]) == pytest.approx(1 + 0.7 * occ0, rel=1e-9)
-    assert float(sensory.f_I_background[0]) == pytest.approx(1 - 0.3 * occ0, rel=1e-9)
     nic0 = _baseline_occupancy(model, "neuromod.ach.nicotinic")
-    assert float(sensory.f_E_stimulus[0]) == pytest.approx(1 + 0.2 * occ0 - 0.5 * nic0, rel=1e-9)
+    assert float(sensory.f_E_ampa_rec[0]) == pytest.approx(1 / (1 - 0.7 * occ0), rel=1e-9)
+    assert float(sensory.f_I_background[0]) == pytest.approx(1 / (1 + 0.3 * occ0), rel=1e-9)
+    expected = 1 / ((1 - 0.2 * occ0) * (1 + 0.5 * nic0))
+    assert float(sensory.f_E_stimulus[0]) == pytest.approx(expected, rel=1e-9)
 
 
 def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_a_gain_stronger_on_interneurons():
@@ -271,9 +276,9 @@ def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_a_gain_stronger_on_interne
         assert float(objects["pfc_milieu"].f_I_nmda_rec[0]) == 1.0  # α2A / α1 act on E only
     peak = int(np.argmax(pfc))
     assert 0 < peak < len(levels) - 1  # an interior maximum
-    assert pfc[peak] > 1.1 and pfc[-1] < 1.0
+    assert pfc[peak] > 1.1 and pfc[-1] < 0.3  # high NE collapses the recurrence (α1)
     assert np.all(np.diff(ppc_e) > 0) and np.all(np.diff(ppc_i) > 0)
-    assert ppc_i[-1] - 1 > ppc_e[-1] - 1 > 0.2
+    assert ppc_i[-1] - 1 > ppc_e[-1] - 1 > 0.15
 
 
 def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
@@ -283,9 +288,32 @@ def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
     nmda = _factor(model, "da", 300.0, [("d1", "nmda")])
     assert float(pfc.f_E_nmda_rec[0]) == pytest.approx(nmda, rel=1e-9) and nmda > 1.2
     assert float(pfc.f_I_nmda_rec[0]) == pytest.approx(nmda, rel=1e-9)
+    gaba = _factor(model, "da", 300.0, [("d1", "gaba")])
+    assert float(pfc.f_E_gaba_rec[0]) == pytest.approx(gaba, rel=1e-9)
     assert float(pfc.f_E_gaba_rec[0]) > 1.15 and float(pfc.f_E_ampa_rec[0]) < 0.9
     assert float(pfc.f_I_gaba_rec[0]) == 1.0
     assert all(float(getattr(sensory, f"f_{c}_{t}")[0]) == 1.0 for c in ("E", "I") for t in TERMS)
+
+
+def test_the_stimulus_drive_carries_its_factor():
+    """The wiring, not only the milieu: a sensory cell's drive rate under an ACh clamp is the
+    unclamped rate (same seed, same shared gain) times its f_stimulus."""
+    model = config.load_model("ardid2007")
+    stimulus = {"contrast": 1.0, "stim_angle": 1.0}
+    plain = _run(model, _short(model, **stimulus))["sensory_E"]
+    clamped = _run(model, _short(model, levels=(("ach", 1000.0),), **stimulus))["sensory_E"]
+    ratio = np.asarray(clamped.nu_drive[:]) / np.asarray(plain.nu_drive[:])
+    both = [("muscarinic", "afferent"), ("nicotinic", "afferent")]
+    np.testing.assert_allclose(ratio, _factor(model, "ach", 1000.0, both), rtol=1e-9)
+    assert np.all(np.asarray(plain.nu_drive[:]) > 0)
+
+
+def test_unknown_modulators_and_receptors_in_a_schedule_are_refused():
+    model = config.load_model("ardid2007")
+    with pytest.raises(BioattnError, match="unknown neuromodulator '5ht'; expected one of"):
+        _run(model, _short(model, levels=(("5ht", 10.0),)))
+    with pytest.raises(BioattnError, match="unknown receptor 'ach.muscarinc' blocked"):
+        _run(model, _short(model, blocks=(("ach.muscarinc", 1.0),)))
 
 
 def test_levels_are_run_time_values_of_a_built_network():

@@ -112,6 +112,7 @@ def build_area(
     bank_extra: str = "",
     extra: str = "",
     nmda: tuple[str, ...] = (),
+    lateral: tuple[str, ...] = (),
 ) -> RingArea:
     """Build one ring area of model section ``section`` (without its drive; see
     :func:`add_drive`).
@@ -119,7 +120,8 @@ def build_area(
     ``extra_harmonics``: Fourier modes the excitatory bank must hold for long-range readouts.
     ``n_blocks`` independent copies (cortical columns at different locations) share the groups:
     block b's cells are b·n .. (b+1)·n − 1 with ``loc`` = b; every connection stays inside its
-    block.  ``ampa`` / ``nmda``: the cells' long-range input conductances, ``gaba`` their
+    block.  ``ampa`` / ``nmda``: the cells' long-range input conductances, ``lateral`` those
+    from the area's other blocks (columns), ``gaba`` their
     GABA_A task-signal conductances (``fixed_gaba`` of
     :func:`~bioattn.circuits.neurons.make_population`).  ``bank_extra``: further variables of
     the excitatory mode bank (see :class:`~bioattn.circuits.ring.ModeBank`); ``extra``: further
@@ -130,7 +132,7 @@ def build_area(
     # Per-synapse conductances are given at the file's sizes; keep total input per cell fixed.
     e_factor, i_factor = area.n_exc / n_e, area.n_inh / n_i
     exc, inh = _populations(name, n_e * n_blocks, n_i * n_blocks, bindings, ampa, gaba, extra,
-                            model, nmda)  # fmt: skip
+                            model, nmda, lateral)  # fmt: skip
     for group, n in ((exc, n_e), (inh, n_i)):
         group.theta = np.tile(preferred_angles(n), n_blocks)
         group.loc = np.repeat(np.arange(n_blocks), n)
@@ -199,12 +201,13 @@ def _populations(
     extra: str,
     model: Model,
     nmda: tuple[str, ...] = (),
+    lateral: tuple[str, ...] = (),
 ) -> tuple[NeuronGroup, NeuronGroup]:
     sim = model["simulation"]
     dt, method = sim.dt.to_brian2(), sim.method
     extra = f"{_DRIVE_CONSTANTS}\n{extra}"
     common = {"dt": dt, "method": method, "ampa": ampa, "fixed_gaba": gaba, "extra": extra,
-              "nmda": nmda}  # fmt: skip
+              "nmda": nmda, "lateral": lateral}  # fmt: skip
     exc = make_population(n_exc, True, bindings, f"{name}_E", **common)
     inh = make_population(n_inh, False, bindings, f"{name}_I", **common)
     return exc, inh

@@ -17,16 +17,19 @@ targets), incremented at each spike:
     ds_GABA/dt = −s_GABA/τ_GABA                      (+1 per spike, interneurons)
 
 Integration (``simulation.method``, default the explicit midpoint method ``rk2``; time step
-``simulation.dt``, default 0.1 ms).  Measured with ``analysis/dt_convergence.py`` on
-``working-memory`` (5 seeds, mean [95 % t interval]): forward Euler at 0.1 ms gave a delay bump
-of 6.46 [5.51, 7.40] Hz against 8.42 [7.89, 8.95] Hz at 0.02 ms; with rk2 (and the mode banks
-summed before their readouts, :data:`bioattn.circuits.ring.BANK_ORDER`) the bump is
-9.05 [8.63, 9.46] / 8.97 [8.75, 9.19] / 8.90 [8.38, 9.42] Hz at 0.1 / 0.05 / 0.02 ms, for about
-5 % more loop time than Euler (the Fourier-mode synapses, not the cells, dominate a step).
-Spikes are registered at the end of the step in which V crossed V_th (no interpolation), and
-a spike reaches its targets one step later; at 0.1 ms this still raises the delay-period gamma
-power of the LFP proxy by ≈ 28 % (2.20 [1.88, 2.52] × 10⁻¹⁴ against 1.72 [1.53, 1.91] and
-1.72 [1.58, 1.86] at 0.05 / 0.02 ms): study gamma-band quantities at ``simulation.dt = 0.05 ms``.
+``simulation.dt``: 0.05 ms in the two-area model file, 0.1 ms in the multi-item one).  Measured
+with ``analysis/dt_convergence.py`` on ``working-memory`` (5 seeds, mean [95 % t interval]):
+forward Euler at 0.1 ms gave a delay bump of 6.46 [5.51, 7.40] Hz against 8.42 [7.89, 8.95] Hz
+at 0.02 ms; with rk2 (and the mode banks summed before their readouts,
+:data:`bioattn.circuits.ring.BANK_ORDER`) the bump is 9.05 [8.63, 9.46] / 8.97 [8.75, 9.19] /
+8.90 [8.38, 9.42] Hz at 0.1 / 0.05 / 0.02 ms, for about 5 % more loop time than Euler (the
+Fourier-mode synapses, not the cells, dominate a step).  Spikes are registered at the end of
+the step in which V crossed V_th (no interpolation, which can manufacture synchrony: Hansel et
+al. 1998), and a spike reaches its targets one step later; at 0.1 ms this raises the
+delay-period gamma power of the LFP proxy by ≈ 20–30 % (2.20 [1.88, 2.52] × 10⁻¹⁴ against
+1.72 [1.53, 1.91] and 1.72 [1.58, 1.86] at 0.05 / 0.02 ms; seeds 6–10: 2.10 [1.98, 2.21]
+against 1.78 [1.53, 2.03]), hence the two-area circuit's 0.05 ms.  The multi-item circuit
+records no LFP; its headline metrics are compared at 0.1 and 0.05 ms in the README.
 
 External afferents (background and feature-tuned drive) are Poisson spike trains with one unitary
 conductance g_ext,unit: every step g_ext jumps by g_ext,unit · Poisson((ν_bg + ν_drive)·dt) and
@@ -47,7 +50,7 @@ from bioattn.circuits.neuromodulators.milieu import factor_declarations
 
 _MEMBRANE = """
 dv/dt = (-g_L * (v - E_L) - I_ampa - I_nmda - I_gaba) / C_m : volt (unless refractory)
-I_ampa = (g_ext + f_ampa_rec * g_ampa_rec + f_long_range * ({ampa})) * (v - E_exc) : amp
+I_ampa = (g_ext + f_ampa_rec * g_ampa_rec + {long_ampa}) * (v - E_exc) : amp
 I_nmda = ({nmda}) * (v - E_exc) / (1 + mg / mg_scale * exp(-mg_slope * v)) : amp
 I_gaba = ({gaba}) * (v - E_inh) : amp
 dg_ext/dt = -g_ext / tau_ampa : siemens
@@ -121,6 +124,7 @@ def make_population(
     extra: str = "",
     extra_reset: str = "",
     nmda: tuple[str, ...] = (),
+    lateral: tuple[str, ...] = (),
 ) -> NeuronGroup:
     """``n`` conductance-based LIF cells (pyramidal if ``excitatory``, else interneurons).
 
@@ -132,12 +136,15 @@ def make_population(
     ``ampa``, ``gaba`` and ``nmda`` name the cell's long-range input conductances (each written
     by one projection: Brian2 lets one summed variable target a state variable); they add to
     I_AMPA, I_GABA and (under the same Mg²⁺ block) I_NMDA.  ``fixed_gaba``: GABA_A conductances
-    that are not synapses (a task signal, a drug) and that no modulator scales.
+    that are not synapses (a task signal, a drug) and that no modulator scales.  ``lateral``: AMPA
+    conductances from other columns of the same area (horizontal, intracortical).
 
     Neuromodulation: every input term is multiplied by a factor linked to the area's milieu
     (bioattn.circuits.neuromodulators.milieu; exactly 1 at the modulators' baseline levels):
     ``f_ampa_rec``, ``f_nmda_rec``, ``f_gaba_rec`` (the area's recurrent conductances),
-    ``f_long_range`` (every long-range conductance), ``f_background`` (the background afferent
+    ``f_lateral`` (from the area's other columns), ``f_long_range`` (every conductance from
+    another area; the thalamus's TRN ↔ relay loop counts as such), ``f_background`` (the
+    background afferent
     rate) and ``f_stimulus`` (the drive rate, applied where the drive is set).  The caller links
     them (``Neuromodulation.attach``) before the network runs.  ``loc`` is the cell's block
     (location / channel) in block-structured groups.  ``extra`` / ``extra_reset``: further
@@ -147,10 +154,15 @@ def make_population(
     long_gaba = [f"f_long_range * ({' + '.join(gaba)})"] if gaba else []
     long_nmda = [f"f_long_range * ({' + '.join(nmda)})"] if nmda else []
     equations = _MEMBRANE.format(
-        ampa=" + ".join(ampa) or "0 * siemens",
+        long_ampa=" + ".join(
+            [
+                *([f"f_lateral * ({' + '.join(lateral)})"] if lateral else []),
+                f"f_long_range * ({' + '.join(ampa) or '0 * siemens'})",
+            ]
+        ),
         gaba=" + ".join(["f_gaba_rec * g_gaba_rec", *long_gaba, *fixed_gaba]),
         nmda=" + ".join(["f_nmda_rec * g_nmda_rec", *long_nmda]),
-        inputs="\n".join(f"{g} : siemens" for g in (*ampa, *gaba, *fixed_gaba, *nmda)),
+        inputs="\n".join(f"{g} : siemens" for g in (*ampa, *lateral, *gaba, *fixed_gaba, *nmda)),
     )
     equations += factor_declarations() + "\n"
     gating = _EXCITATORY_GATING if excitatory else _INHIBITORY_GATING

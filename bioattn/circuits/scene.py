@@ -111,8 +111,10 @@ SECTIONS: dict[str, type] = {
     "pulvinar": config.PulvinarParams,
     "trn": config.TRNParams,
 }
-#: Column cells' long-range AMPA inputs: PFC top-down, lateral (other columns), PPC feedback.
-COLUMN_AMPA = ("g_ampa_lr", "g_ampa_lat", "g_ampa_fb")
+#: Column cells' long-range AMPA inputs: PFC top-down, PPC feedback.
+COLUMN_AMPA = ("g_ampa_lr", "g_ampa_fb")
+#: Column cells' lateral AMPA input: the other columns (self-attention, ``[lateral]``).
+COLUMN_LATERAL = ("g_ampa_lat",)
 #: Column pyramidal cells' long-range NMDA input: PPC feedback.
 COLUMN_NMDA = ("g_nmda_fb",)
 #: Per-location gate held in the column mode bank (one value per block, in every mode row):
@@ -176,7 +178,7 @@ def build_columns(
     columns = build_area(
         "column", "columns", model, bindings, scale, extra_harmonics=harmonics, n_blocks=n_loc,
         ampa=COLUMN_AMPA, bank_extra=_GATE, extra=f"thalamic_gain : 1\n{SHARED_GAIN}",
-        nmda=COLUMN_NMDA,
+        nmda=COLUMN_NMDA, lateral=COLUMN_LATERAL,
     )  # fmt: skip
     bindings.param(columns.exc_bank.group, "gate_floor", "pulvinar.gate_floor")
     bindings.param(columns.exc_bank.group, "gate_gain", "pulvinar.gate_gain")

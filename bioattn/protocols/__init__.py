@@ -4,6 +4,7 @@ from bioattn.protocols import (  # noqa: F401
     ach_dose,
     biased_competition,
     contrast_response,
+    da_dose,
     feature_attention,
     masked_attention,
     pulvinar_inactivation,

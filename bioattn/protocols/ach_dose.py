@@ -21,13 +21,20 @@ Recorded: column cells of the recorded location that prefer its item (within
 - ``ami_slope_ach``: least-squares slope of the AMI against log₁₀(level) (per decade);
 - ``ami_baseline``, ``ami_muscarinic_block``, ``ami_nicotinic_block`` and the paired changes
   ``muscarinic_block_effect`` / ``nicotinic_block_effect`` (block − baseline);
+- ``ami_peak_level``: the level of the highest AMI (an inverted U has an interior peak, which
+  the slope alone would hide);
 - ``evoked_by_level``, ``evoked_baseline``, ``evoked_muscarinic_block``,
-  ``evoked_nicotinic_block``: evoked rate (stimulus window minus inter-trial interval,
-  averaged over both attention conditions, Hz); also ``evoked_ach_<level>nM``.
+  ``evoked_nicotinic_block``: evoked rate (stimulus window minus the second half of the
+  inter-trial interval, when the circuit has settled to the trial's level and drug, averaged
+  over both attention conditions, Hz); also ``evoked_ach_<level>nM``.
 
-Herrero et al. 2008: ACh iontophoresis in V1 raised attentional modulation (at low doses;
-high doses could lower it) and scopolamine lowered it; nicotinic block (mecamylamine) did
-not.
+The model's level is usually one of ``levels`` (20 nM by default), so ``baseline`` repeats that
+condition unclamped: a check that clamping changes nothing else.  With the default affinities
+the tonic level occupies 17 % of the muscarinic and 2 % of the nicotinic receptors, which
+bounds what a block can change (a nicotinic block changes the afferent drive by 1 %).
+
+Herrero et al. 2008: low doses of ACh applied in V1 raised attentional modulation,
+scopolamine lowered it, mecamylamine had no systematic effect.
 """
 
 from __future__ import annotations
@@ -81,6 +88,11 @@ def design(p: AchDoseParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
         )
     if len(set(p.levels)) < 2:
         raise BioattnError(f"protocol.ach_dose.levels = {list(p.levels)}: expected >= 2 levels")
+    if min(p.levels) <= 0:
+        raise BioattnError(
+            f"protocol.ach_dose.levels = {list(p.levels)}: expected levels > 0 nM "
+            "(the slope is taken over log level)"
+        )
     items = [(p.first_angle + 2 * np.pi * b / n_loc, p.contrast) for b in range(n_loc)]
     drugs = [{"levels": (("ach", float(level)),)} for level in p.levels]
     drugs += [{"blocks": ((receptor, 1.0),)} if receptor else {} for _, receptor in DRUG_CONDITIONS]
@@ -102,6 +114,15 @@ def design(p: AchDoseParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
     return sc.interleave(p, blocks)
 
 
+def by_repeat(x: np.ndarray, trials: list[sc.SceneTrial], n_conditions: int) -> np.ndarray:
+    """(seed, trial) → (sample, attention, condition): one sample is one repeat of every
+    condition × attention (interleaved in one block), of one seed."""
+    labels = {k: np.array([t.labels[k] for t in trials]) for k in ("attend", "condition", "repeat")}
+    order = np.lexsort((labels["attend"], labels["condition"], labels["repeat"]))
+    y = x[:, order].reshape(x.shape[0], -1, n_conditions, len(ATTENTION))
+    return np.swapaxes(y, 2, 3).reshape(-1, len(ATTENTION), n_conditions)
+
+
 def analyse(rates: np.ndarray, evoked: np.ndarray, names: list[str], levels: np.ndarray) -> dict:
     """Metrics (module docstring) from the recorded cells' rates and evoked rates, each
     (sample, attention, condition), conditions in the order of ``names`` (levels first)."""
@@ -114,6 +135,9 @@ def analyse(rates: np.ndarray, evoked: np.ndarray, names: list[str], levels: np.
     n = len(levels)
     slope = np.polyfit(np.log10(levels), ami[:n], 1)[0] if np.all(np.isfinite(ami[:n])) else np.nan
     out["ami_slope_ach"] = float(slope)
+    out["ami_peak_level"] = (
+        float(levels[int(np.nanargmax(ami[:n]))]) if np.any(np.isfinite(ami[:n])) else np.nan
+    )
     for drug in ("muscarinic_block", "nicotinic_block"):
         out[f"{drug}_effect"] = out[f"ami_{drug}"] - out["ami_baseline"]
     return out
@@ -128,27 +152,12 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     p, seeds, n_loc, trials = r.p, r.seeds, r.n_loc, r.trials
     rec = p.recorded_location - 1
     levels = np.asarray(p.levels, dtype=float)
-    if np.any(levels <= 0):
-        raise BioattnError(
-            f"protocol.ach_dose.levels = {list(p.levels)}: expected levels > 0 nM "
-            "(the slope is taken over log level)"
-        )
     names = conditions(p)
     outputs = common.run_seeds(model, r.schedule, r.settings)
     measured = sc.measure(outputs, r.windows, model)
     angle = p.first_angle + 2 * np.pi * rec / n_loc
-    rate, evoked = sc.recorded_rates(outputs, measured, r, rec, angle)  # (seed, trial)
-
-    # One sample = one repeat of every condition × attention (interleaved in one block).
-    labels = {key: np.array([t.labels[key] for t in trials]) for key in ("attend", "condition")}
-    repeat = np.array([t.labels["repeat"] for t in trials])
-    order = np.lexsort((labels["attend"], labels["condition"], repeat))
-
-    def by_repeat(x: np.ndarray) -> np.ndarray:  # (seed, trial) → (sample, attention, condition)
-        y = x[:, order].reshape(x.shape[0], -1, len(names), len(ATTENTION))
-        return np.swapaxes(y, 2, 3).reshape(-1, len(ATTENTION), len(names))
-
-    rates, evokeds = by_repeat(rate), by_repeat(evoked)
+    rate, evoked = sc.recorded_rates(outputs, measured, r, rec, angle, float(p.t_iti) / 2)
+    rates, evokeds = by_repeat(rate, trials, len(names)), by_repeat(evoked, trials, len(names))
     summary: dict = {"levels": [float(x) for x in levels]}
     summary |= analyse(rates, evokeds, names, levels)
     summary["ami_by_level"] = [summary[f"ami_{level_name(x)}"] for x in levels]

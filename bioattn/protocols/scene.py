@@ -159,16 +159,17 @@ def item_cells(angles: np.ndarray, item_angle: float, window: float) -> np.ndarr
 
 def recorded_rates(
     outputs: list[SimulationOutput], measured: dict[str, np.ndarray], run: SceneRun,
-    location: int, item_angle: float,
+    location: int, item_angle: float, iti_offset: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Rate (Hz) of the recorded column's cells that prefer its item (within ``cell_window`` of
     ``item_angle``) in the stimulus window, and their evoked rate (that rate minus the one in
-    the trial's inter-trial interval, before any cue), each (seed, trial)."""
+    the trial's inter-trial interval from ``iti_offset`` s, before any cue), each (seed,
+    trial)."""
     n_loc = run.n_loc
     n_col = outputs[0].n("column") // n_loc
     cells = item_cells(2 * np.pi * np.arange(n_col) / n_col, item_angle, run.p.cell_window)
     rate = measured["column"][:, :, location, cells].mean(axis=2) / run.window
-    base = run.schedule.windows("iti")
+    base = run.schedule.windows("iti", offset=iti_offset)
     baseline = np.stack(
         [
             stats.spike_counts(o.t("column"), o.i("column"), o.n("column"), base)

@@ -23,14 +23,16 @@ where 1 − b = (1 − b_model)(1 − b_epoch): the model's ``block`` and the fr
 blocks during some epochs (``Epoch.blocks``, e.g. ``(("ach.muscarinic", 1.0),)``), so a drug
 condition can be one trial type of a run.
 
-A term's factor is the product over modulators of
+A term's factor is the product over every receptor class r that acts on it (of any modulator)
+of
 
-    F = max(0, 1 + Σ_r e_r · (occ_r(c) − occ_r⁰)),   occ_r⁰ = occupancy at the baseline level,
+    F_r = max(0, 1 + e_r · occ_r(c)) / (1 + e_r · occ_r⁰),   occ_r⁰ = occupancy at the baseline,
 
-with e_r the efficacy of receptor r on that term: the relative change of the term from no to
-full occupancy.  So every factor is exactly 1 at the baseline level without drugs — the circuit
-of the model file — and a block removes the baseline's share of the effect (scopolamine-like
-block of a muscarinic suppression raises the suppressed synapses by e · occ⁰).
+with e_r the efficacy of r on that term: the relative change of the term from no to full
+occupancy (e = −0.7: 70 % weaker at full occupancy than with none; e ≤ −1 silences it).  So
+every factor is exactly 1 at the baseline level without drugs — the circuit of the model file —
+and a block removes the baseline's share of the effect (a scopolamine-like block of a muscarinic
+suppression raises the suppressed synapses by 1 / (1 + e · occ⁰)).
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ from bioattn.units import Quantity
 #: The input terms of a cell a modulator can scale (see bioattn.circuits.neurons):
 #: ``stimulus`` the feature-tuned afferent drive (rate), ``background`` the background afferent
 #: rate, ``ampa_rec`` / ``nmda_rec`` / ``gaba_rec`` the area's own recurrent conductances,
-#: ``long_range`` every conductance arriving from another area (top-down, feedback, lateral,
-#: thalamic, feedforward).
-TERMS = ("stimulus", "background", "ampa_rec", "nmda_rec", "gaba_rec", "long_range")
+#: ``lateral`` the conductances from other columns of the same area (intracortical, horizontal),
+#: ``long_range`` every conductance arriving from another area (top-down, feedback,
+#: feedforward, cortico-thalamic; within the thalamus, TRN ↔ relay too).
+TERMS = ("stimulus", "background", "ampa_rec", "nmda_rec", "gaba_rec", "lateral", "long_range")
 #: Area roles a circuit attaches its areas under.
 ROLES = ("sensory", "pfc", "ppc", "readout", "thalamus")
 #: Cell classes.

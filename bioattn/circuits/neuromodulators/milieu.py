@@ -6,7 +6,10 @@ Brian2 group with one entry per block (column / location) of the area.  The mili
 modulator's concentration c = c_tonic(t) + c_p(t) (:mod:`.release`), computes the occupancy of
 every receptor class that acts on the area and, every schedule step, each factor
 
-    f_<cell>_<term> = Π_m max(0, 1 + Σ_{r ∈ m} e_r · (occ_r(c_m) − occ_r⁰))
+    f_<cell>_<term> = Π_r max(0, 1 + e_r · occ_r(c_m)) / (1 + e_r · occ_r⁰)
+
+(computed as 1 + e_r (occ_r − occ_r⁰) / (1 + e_r occ_r⁰), the same number, so that it is exactly 1
+when the occupancy is the baseline's, whatever order the code generator evaluates it in)
 
 (:mod:`.base`).  A factor no effect names stays 1.  At the baseline level without drugs every
 occupancy equals its baseline value (the same expression on the same numbers), so every factor
@@ -38,6 +41,7 @@ from bioattn.circuits.neuromodulators.base import (
     Receptor,
 )
 from bioattn.circuits.neuromodulators.release import add_nucleus
+from bioattn.errors import BioattnError
 
 #: The receptor constants of the milieu, per receptor (bound to its section's fields).
 _RECEPTOR_CONSTANTS = {"ec50": "mmolar", "hill": "1", "block": "1", "agonist": "mmolar"}
@@ -77,6 +81,18 @@ class Neuromodulation:
     objects: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        modulators, receptors = self.schedule.neuromodulation_names()
+        for name in sorted(modulators - set(MODULATORS)):
+            raise BioattnError(
+                f"schedule: unknown neuromodulator {name!r}; expected one of "
+                f"{', '.join(MODULATORS)}"
+            )
+        known = {f"{m.name}.{r.name}" for m in MODULATORS.values() for r in m.receptors}
+        for name in sorted(receptors - known):
+            raise BioattnError(
+                f"schedule: unknown receptor {name!r} blocked; expected one of "
+                f"{', '.join(sorted(known))}"
+            )
         for modulator in MODULATORS.values():
             nucleus, tonic = add_nucleus(modulator, self.model, self.schedule, self.bindings)
             self.nuclei[modulator.name], self.tonic[modulator.name] = nucleus, tonic
@@ -152,10 +168,13 @@ class Neuromodulation:
             )
         code = _factor_code(effects)
         if code:
+            # Before anything else of the step (the drives read f_stimulus at "start" too).
             milieu.run_regularly(code, dt=self.schedule.resolution * second, when="start",
-                                 name=f"{area}_milieu_factors")  # fmt: skip
+                                 order=-1, name=f"{area}_milieu_factors")  # fmt: skip
         for cell, (group, group_blocks) in cells.items():
             n = len(group)
+            if group_blocks not in (1, n_blocks) or n % group_blocks:
+                raise ValueError(f"{group.name}: {n} cells in {group_blocks} blocks of {n_blocks}")
             blocks = np.arange(n) // (n // group_blocks) if group_blocks > 1 else np.zeros(n, int)
             for term in TERMS:
                 setattr(group, f"f_{term}", linked_var(milieu, f"f_{cell}_{term}", index=blocks))
@@ -165,19 +184,18 @@ class Neuromodulation:
 
 def _factor_code(effects: list[tuple[Modulator, Receptor, Effect]]) -> str:
     """The statements that set every factor some effect names (module docstring)."""
-    terms: dict[tuple[str, str], dict[str, list[str]]] = {}
+    terms: dict[tuple[str, str], list[str]] = {}
     for m, r, e in effects:
-        tag = _tag(m, r)
+        tag, efficacy = _tag(m, r), f"e_{_tag(m, r)}_{e.parameter}"
+        # (1 + e occ) / (1 + e occ⁰) written as 1 + e (occ − occ⁰) / (1 + e occ⁰): the same
+        # number, but exactly 1 when occ = occ⁰ however the code generator rearranges it.
+        ratio = (
+            f"clip(1 + {efficacy} * (occ_{tag} - occ0_{tag}) / (1 + {efficacy} * occ0_{tag}), "
+            "0, inf)"
+        )
         for cell in e.cells:
             for term in e.terms:
-                per_modulator = terms.setdefault((cell, term), {})
-                per_modulator.setdefault(m.name, []).append(
-                    f"e_{tag}_{e.parameter} * (occ_{tag} - occ0_{tag})"
-                )
-    statements = []
-    for (cell, term), per_modulator in terms.items():
-        product = " * ".join(
-            f"clip(1 + {' + '.join(parts)}, 0, inf)" for parts in per_modulator.values()
-        )
-        statements.append(f"f_{cell}_{term} = {product}")
-    return "\n".join(statements)
+                terms.setdefault((cell, term), []).append(ratio)
+    return "\n".join(
+        f"f_{cell}_{term} = {' * '.join(ratios)}" for (cell, term), ratios in terms.items()
+    )
