@@ -323,6 +323,31 @@ def da_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
     return fig
 
 
+def ne_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """Sensory gain, the strong item's share of the readout drive and PFC delay activity against
+    the tonic NE level (log axis), with the phasic mode at the model's level."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    levels = np.asarray(summary["levels"])
+    baseline = float(ds.attrs["baseline_nM"])
+    panels = [("gain", "sensory gain (Hz per unit contrast)"),
+              ("competition", "strong item's share of readout drive"),
+              ("pfc_delay_rate", "PFC delay rate, query cells (Hz)")]  # fmt: skip
+    for ax, (key, ylabel) in zip(axes, panels, strict=True):
+        names = [f"{key}_ne_{x:g}nM" for x in levels]
+        ax.errorbar(levels, [summary[n] for n in names], _errors(summary, names), fmt="o-",
+                    color="tab:blue", capsize=3, label="tonic level clamped")  # fmt: skip
+        ax.plot([baseline], [summary[f"{key}_phasic"]], "*", color="tab:orange", ms=11,
+                label="phasic mode (burst at each stimulus)")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set(xlabel="NE (nM)", ylabel=ylabel)
+    axes[1].axhline(0.5, color="0.7", lw=0.8)
+    axes[1].set_title(f"slope {summary['competition_slope']:.3f} per decade")
+    axes[2].set_title(f"peak at {summary['pfc_delay_peak_level']:g} nM")
+    axes[0].legend(frameon=False, fontsize=8)
+    _finish(fig, summary, "error bars: ")
+    return fig
+
+
 def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Target share of the feedforward charge by set size and cue strength; PPC and gates at
     target and distractors (set sizes > 1), with the summary's intervals."""

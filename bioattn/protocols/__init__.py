@@ -7,6 +7,7 @@ from bioattn.protocols import (  # noqa: F401
     da_dose,
     feature_attention,
     masked_attention,
+    ne_dose,
     pulvinar_inactivation,
     self_attention,
     two_streams,

@@ -1,0 +1,235 @@
+"""Noradrenaline dose–response in the multi-item circuit: sensory gain, competition between
+items and PFC delay activity across tonic NE levels, and in the phasic mode (Aston-Jones &
+Cohen 2005; Servan-Schreiber, Printz & Cohen 1990; Eldar, Cohen & Niv 2013; Arnsten 2011).
+
+Trial types, each at every tonic level (clamped for the whole trial, levels interleaved in
+every repeat; bioattn.circuits.neuromodulators):
+
+- ``gain_low`` / ``gain_high``: one item at the recorded location at ``contrast_low`` /
+  ``contrast_high``;
+- ``competition``: a strong item (``strong_contrast``) at the recorded location and a weak one
+  (``weak_contrast``) at ``other_location``, no cue;
+- ``memory``: a feature cue to PFC (the query) and a delay without items.
+
+The same trials run a second time in the phasic mode: at the model's tonic level, with an LC
+burst (``neuromod.ne.burst``) at every stimulus onset (the tonic clamps are dropped; the
+schedule keeps its length, so the build is shared).
+
+Metrics (summary.json), each per level as ``<metric>_ne_<level>nM`` with its interval, as a list
+``<metric>_by_level`` and for the phasic mode as ``<metric>_phasic``:
+
+- ``gain``: input–output gain of the recorded column's item-preferring cells,
+  (r_high − r_low) / (c_high − c_low) in Hz per unit contrast (stimulus-window rates);
+- ``competition``: the strong item's share of the feedforward charge the two columns deliver
+  to the readout (0.5 = no competition, 1 = winner takes all);
+- ``pfc_delay_rate``: mean rate of PFC pyramidal cells within ``tuning_window`` of the query in
+  the delay (from ``settle``), memory trials (Hz);
+- ``competition_slope``: least-squares slope of ``competition`` against log₁₀(level), per
+  decade; ``pfc_delay_peak_level``: the level of the highest delay rate.
+
+Expected from the literature (to be tested, not assumed): higher NE → steeper competition
+(Eldar et al. 2013) and an inverted U of PFC delay activity (α2A then α1; Arnsten 2011).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from bioattn.config import Model, param
+from bioattn.errors import BioattnError
+from bioattn.protocols import common
+from bioattn.protocols import scene as sc
+from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
+
+NAME = "ne-dose"
+TYPES = ("gain_low", "gain_high", "competition", "memory")
+METRICS = ("gain", "competition", "pfc_delay_rate")
+MODES = ("tonic", "phasic")
+
+
+@dataclass(frozen=True)
+class NeDoseParams(sc.SceneTiming):
+    levels: tuple = param("floats")
+    item_angle: float = param("deg")
+    query_angle: float = param("deg")
+    recorded_location: int = param("int")
+    other_location: int = param("int")
+    contrast_low: float = param("float", positive=True)
+    contrast_high: float = param("float", positive=True)
+    strong_contrast: float = param("float", positive=True)
+    weak_contrast: float = param("float", positive=True)
+    tuning_window: float = param("deg", positive=True)
+    settle: float = param("s")
+
+
+def level_name(level: float) -> str:
+    return f"ne_{level:g}nM"
+
+
+def _check(p: NeDoseParams, n_loc: int) -> None:
+    rec, other = p.recorded_location - 1, p.other_location - 1
+    if max(rec, other) >= n_loc or rec == other:
+        raise BioattnError(
+            f"protocol.ne_dose locations {rec + 1}, {other + 1}: expected two different "
+            f"locations in 1..{n_loc}"
+        )
+    if len(set(p.levels)) < 2 or min(p.levels) <= 0:
+        raise BioattnError(
+            f"protocol.ne_dose.levels = {list(p.levels)}: expected >= 2 levels, each > 0 nM"
+        )
+    if not p.contrast_high > p.contrast_low:
+        raise BioattnError(
+            f"protocol.ne_dose.contrast_high = {p.contrast_high:g}: expected more than "
+            f"contrast_low = {p.contrast_low:g}"
+        )
+    if not float(p.settle) < float(p.t_delay):
+        raise BioattnError(
+            f"protocol.ne_dose.settle = {float(p.settle):g} s: expected less than t_delay"
+        )
+
+
+def design(p: NeDoseParams, n_loc: int, n_trials: int, phasic: bool = False) -> list[sc.SceneTrial]:
+    """Every trial type at every level in each repeat (shuffled); ``phasic``: the same trials
+    at the model's level with a burst at each stimulus onset."""
+    _check(p, n_loc)
+    rec, other = p.recorded_location - 1, p.other_location - 1
+
+    def items(kind: str) -> list:
+        scene: list = [None] * n_loc
+        if kind in ("gain_low", "gain_high"):
+            scene[rec] = (p.item_angle, p.contrast_low if kind == "gain_low" else p.contrast_high)
+        elif kind == "competition":
+            scene[rec] = (p.item_angle, p.strong_contrast)
+            scene[other] = (p.item_angle, p.weak_contrast)
+        return scene
+
+    blocks = []
+    for k in range(n_trials):
+        block = []
+        for c, level in enumerate(p.levels):
+            for t, kind in enumerate(TYPES):
+                drug = {"release": (("ne", 1.0),)} if phasic else {"levels": (("ne", level),)}
+                query = p.query_angle if kind == "memory" else None
+                labels = {"type": t, "level": c, "repeat": k}
+                block.append(sc.SceneTrial(items(kind), query, 1.0, None, labels, **drug))
+        blocks.append(block)
+    return sc.interleave(p, blocks)
+
+
+def by_repeat(x: np.ndarray, trials: list[sc.SceneTrial], n_levels: int) -> np.ndarray:
+    """(seed, trial, ...) → (sample, level, type, ...): one sample is one repeat of one seed."""
+    labels = {k: np.array([t.labels[k] for t in trials]) for k in ("type", "level", "repeat")}
+    order = np.lexsort((labels["type"], labels["level"], labels["repeat"]))
+    y = x[:, order]
+    return y.reshape(-1, n_levels, len(TYPES), *x.shape[2:])
+
+
+def analyse(rates: np.ndarray, share: np.ndarray, pfc: np.ndarray, contrasts: tuple) -> dict:
+    """Per-level metrics from per-sample arrays (sample, level, type): recorded-cell rates,
+    the strong item's charge share and the PFC delay rate of the query cells."""
+    low, high = TYPES.index("gain_low"), TYPES.index("gain_high")
+    gain = (rates[:, :, high].mean(axis=0) - rates[:, :, low].mean(axis=0)) / (
+        contrasts[1] - contrasts[0]
+    )
+    values = {
+        "gain": gain,
+        "competition": share[:, :, TYPES.index("competition")].mean(axis=0),
+        "pfc_delay_rate": pfc[:, :, TYPES.index("memory")].mean(axis=0),
+    }
+    return {
+        f"{name}_level_{k}": float(value)
+        for name, per_level in values.items()
+        for k, value in enumerate(per_level)
+    }
+
+
+def run(model: Model, options: RunOptions) -> ProtocolResult:
+    """Run the NE dose–response: gain, competition and memory trials at every tonic NE level ×
+    ``n_trials`` per seed, then the same trials in the phasic mode (a burst at each stimulus);
+    returns the sensory gain, the strong item's share of the readout drive and the PFC delay
+    rate per level and in the phasic mode, and the figure.  ``options``: seeds, trials, scale,
+    target, progress."""
+    r = sc.prepare(model, NAME, design, options)
+    p, seeds, n_loc = r.p, r.seeds, r.n_loc
+    levels = np.asarray(p.levels, dtype=float)
+    rec, other = p.recorded_location - 1, p.other_location - 1
+    phasic_trials = design(p, n_loc, r.n_trials, phasic=True)
+    schedules = {
+        "tonic": (r.trials, r.schedule),
+        "phasic": (
+            phasic_trials,
+            sc.build_schedule(p, phasic_trials, r.schedule.resolution, n_loc),
+        ),
+    }
+    delay = r.schedule.windows("delay", offset=float(p.settle))
+    contrasts = (p.contrast_low, p.contrast_high)
+    summary: dict = {"levels": [float(x) for x in levels]}
+    data: dict = {}
+    for mode, (trials, schedule) in schedules.items():
+        outputs = common.run_seeds(model, schedule, r.settings)
+        measured = sc.measure(outputs, r.windows, model)
+        rate, _ = sc.recorded_rates(outputs, measured, r, rec, p.item_angle)
+        charge = measured["ff_charge"]
+        share = charge[:, :, rec] / (charge[:, :, rec] + charge[:, :, other])
+        n_pfc = outputs[0].n("pfc")
+        cells = common.angular_distance(2 * np.pi * np.arange(n_pfc) / n_pfc, p.query_angle)
+        pfc_counts = common.counts_in(outputs, delay, "pfc")[..., cells <= p.tuning_window]
+        pfc = pfc_counts.mean(axis=-1).reshape(len(seeds), -1) / (delay[:, 1] - delay[:, 0])
+        samples = [by_repeat(x, trials, len(levels)) for x in (rate, share, pfc)]
+        point = analyse(*samples, contrasts)
+        intervals = common.bootstrap_intervals(
+            lambda *x: analyse(*x, contrasts), samples, seed=seeds[0]
+        )
+        for name in METRICS:
+            per_level = [point[f"{name}_level_{k}"] for k in range(len(levels))]
+            cis = [intervals.get(f"{name}_level_{k}_ci") for k in range(len(levels))]
+            if mode == "tonic":
+                summary[f"{name}_by_level"] = per_level
+                for level, value, ci in zip(levels, per_level, cis, strict=True):
+                    summary[f"{name}_{level_name(level)}"] = value
+                    if ci is not None:
+                        summary[f"{name}_{level_name(level)}_ci"] = ci
+            else:  # the phasic mode has no levels: pool its trials (one burst each)
+                summary[f"{name}_phasic"] = float(np.mean(per_level))
+        dims = ("seed", "trial")
+        data |= {
+            f"recorded_rate_{mode}": xr.DataArray(rate, dims=dims, attrs={"units": "Hz"}),
+            f"strong_share_{mode}": xr.DataArray(share, dims=dims),
+            f"pfc_delay_rate_{mode}": xr.DataArray(pfc, dims=dims, attrs={"units": "Hz"}),
+            f"ff_charge_{mode}": xr.DataArray(
+                charge, dims=(*dims, "location"), attrs={"units": "C"}
+            ),  # fmt: skip
+        }
+        if mode == "tonic":
+            summary |= {k: v for k, v in intervals.items() if k in ("ci_method", "ci_n")}
+    competition = np.asarray(summary["competition_by_level"])
+    summary["competition_slope"] = float(np.polyfit(np.log10(levels), competition, 1)[0])
+    delay_rates = np.asarray(summary["pfc_delay_rate_by_level"])
+    summary["pfc_delay_peak_level"] = float(levels[int(np.argmax(delay_rates))])
+
+    labels = {k: np.array([t.labels[k] for t in r.trials]) for k in ("type", "level", "repeat")}
+    data |= {f"{k}_index": xr.DataArray(v, dims="trial") for k, v in labels.items()}
+    coords = {"seed": seeds, "trial": np.arange(len(r.trials)), "location": np.arange(n_loc)}
+    attrs = {"protocol": NAME, "model": model.name, "levels_nM": summary["levels"],
+             "baseline_nM": float(model.value("neuromod.ne.level")) * 1e6,
+             "trial_types": list(TYPES)}  # fmt: skip
+    dataset = xr.Dataset(data, coords=coords, attrs=attrs)
+    from bioattn.figures import ne_dose_figure
+
+    return ProtocolResult(dataset, summary, {"ne_dose": ne_dose_figure(dataset, summary)})
+
+
+register(
+    Protocol(
+        NAME,
+        "sensory gain, competition and PFC delay activity across NE levels and in the phasic "
+        "mode (Aston-Jones & Cohen 2005; Eldar et al. 2013)",
+        NeDoseParams,
+        run,
+        circuit="multi_item",
+        default_model="multi_item",
+    )
+)

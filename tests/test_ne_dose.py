@@ -1,0 +1,93 @@
+"""The ne-dose protocol's design and analysis (bioattn.protocols.ne_dose)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bioattn import config
+from bioattn.errors import BioattnError
+from bioattn.protocols import ne_dose
+from bioattn.protocols import scene as sc
+
+
+def _params(*overrides):
+    model = config.load_model("multi_item", [f"protocol.ne_dose.{o}" for o in overrides])
+    return model, model["protocol.ne_dose"]
+
+
+def test_every_trial_type_at_every_level_and_the_phasic_mode_on_the_same_schedule_length():
+    model, p = _params()
+    n_loc = model["scene"].n_locations
+    tonic = ne_dose.design(p, n_loc, n_trials=2)
+    phasic = ne_dose.design(p, n_loc, n_trials=2, phasic=True)
+    assert len(tonic) == len(phasic) == 2 * len(p.levels) * len(ne_dose.TYPES)
+    seen = {(t.labels["repeat"], t.labels["level"], t.labels["type"]) for t in tonic}
+    assert len(seen) == len(tonic)
+    rec, other = p.recorded_location - 1, p.other_location - 1
+    for t in tonic:
+        kind = ne_dose.TYPES[t.labels["type"]]
+        assert t.levels == (("ne", p.levels[t.labels["level"]]),) and t.release == ()
+        present = [b for b, item in enumerate(t.items) if item is not None]
+        if kind == "competition":
+            assert present == sorted([rec, other])
+            assert t.items[rec][1] > t.items[other][1]
+        elif kind == "memory":
+            assert present == [] and t.query == pytest.approx(p.query_angle)
+        else:
+            assert present == [rec] and t.query is None
+    assert all(t.levels == () and t.release == (("ne", 1.0),) for t in phasic)
+    resolution = float(model["simulation"].schedule_dt)
+    a = sc.build_schedule(p, tonic, resolution, n_loc)
+    b = sc.build_schedule(p, phasic, resolution, n_loc)
+    assert a.n_steps == b.n_steps  # one build serves both modes
+    release = b.modulator_arrays("ne")[1]
+    onsets = [int(round(trial.epoch("stimulus").start / resolution)) for trial in b.trials]
+    np.testing.assert_array_equal(np.flatnonzero(release), onsets)
+
+
+def test_samples_hold_each_level_and_type_of_one_repeat():
+    model, p = _params()
+    trials = ne_dose.design(p, model["scene"].n_locations, n_trials=3)
+    code = np.array([[1000 * s + 100 * t.labels["repeat"] + 10 * t.labels["level"]
+                      + t.labels["type"] for t in trials] for s in range(2)], float)  # fmt: skip
+    samples = ne_dose.by_repeat(code, trials, len(p.levels))
+    assert samples.shape == (6, len(p.levels), len(ne_dose.TYPES))
+    for sample in range(6):
+        seed, repeat = divmod(sample, 3)
+        for level in range(len(p.levels)):
+            for kind in range(len(ne_dose.TYPES)):
+                assert (
+                    samples[sample, level, kind] == 1000 * seed + 100 * repeat + 10 * level + kind
+                )
+
+
+def test_gain_competition_and_delay_rate_per_level():
+    n, levels = 4, 3
+    rates = np.zeros((n, levels, 4))
+    rates[:, :, 0] = 10.0  # gain_low
+    rates[:, :, 1] = 10.0 + np.array([5.0, 10.0, 20.0])  # gain_high
+    share = np.full((n, levels, 4), np.nan)
+    share[:, :, 2] = [0.6, 0.7, 0.8]
+    pfc = np.zeros((n, levels, 4))
+    pfc[:, :, 3] = [20.0, 40.0, 10.0]
+    out = ne_dose.analyse(rates, share, pfc, (0.25, 0.5))
+    assert [out[f"gain_level_{k}"] for k in range(3)] == pytest.approx([20.0, 40.0, 80.0])
+    assert [out[f"competition_level_{k}"] for k in range(3)] == pytest.approx([0.6, 0.7, 0.8])
+    assert [out[f"pfc_delay_rate_level_{k}"] for k in range(3)] == pytest.approx([20, 40, 10])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("levels=[10.0]", "expected >= 2 levels"),
+        ("levels=[0.0, 10.0]", "each > 0 nM"),
+        ("other_location=1", "expected two different locations"),
+        ("contrast_high=0.2", "expected more than contrast_low"),
+        ("settle='2 s'", "expected less than t_delay"),
+    ],
+)
+def test_impossible_designs_are_refused(override, message):
+    model, p = _params(override)
+    with pytest.raises(BioattnError, match=message):
+        ne_dose.design(p, model["scene"].n_locations, 1)
