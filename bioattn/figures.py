@@ -348,6 +348,25 @@ def ne_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
     return fig
 
 
+def salience_figure(ds: xr.Dataset, summary: dict) -> Figure:
+    """How often and by how much an item paired with a tagged DA burst wins the readout's drive,
+    and its PPC pool's advantage, against the burst size."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    sizes = np.asarray(summary["sizes"])
+    panels = [("win_rate", "paired item wins (share of trials)", 0.5),
+              ("paired_share", "paired item's share of readout drive", 0.5),
+              ("ppc_difference", "PPC pool rate, paired − unpaired (Hz)", 0.0)]  # fmt: skip
+    for ax, (key, ylabel, chance) in zip(axes, panels, strict=True):
+        names = [f"{key}_burst_{s:g}" for s in sizes]
+        ax.errorbar(sizes, [summary[n] for n in names], _errors(summary, names), fmt="o-",
+                    color="tab:orange", capsize=3)  # fmt: skip
+        ax.axhline(chance, color="0.7", lw=0.8)
+        ax.set(xlabel="DA burst (× neuromod.da.burst)", ylabel=ylabel)
+    axes[1].set_title(f"slope {summary['paired_share_slope']:.3f} per burst")
+    _finish(fig, summary, "error bars: ")
+    return fig
+
+
 def visual_search_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Target share of the feedforward charge by set size and cue strength; PPC and gates at
     target and distractors (set sizes > 1), with the summary's intervals."""

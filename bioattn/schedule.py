@@ -45,6 +45,8 @@ class Epoch:
     levels: tuple[tuple[str, float], ...] = ()  # tonic level clamped during the epoch, nM
     release: tuple[tuple[str, float], ...] = ()  # phasic release at the epoch's start, × burst
     blocks: tuple[tuple[str, float], ...] = ()  # receptor ("ach.muscarinic") → fraction blocked
+    # phasic release tagged to one location's item at the epoch's start: (name, location, × burst)
+    tagged_release: tuple[tuple[str, int, float], ...] = ()
 
     @property
     def stop(self) -> float:
@@ -80,8 +82,8 @@ class Schedule:
 
     def add_trial(self, condition: dict, epochs: list[tuple]) -> Trial:
         """Append a trial. ``epochs`` are ``(label, duration_s, {stim_angle, contrast, cue_angle,
-        erase, scene, spatial_cue, query_gain, levels, release, blocks})`` tuples; durations
-        are rounded to the schedule resolution."""
+        erase, scene, spatial_cue, query_gain, levels, release, blocks, tagged_release})``
+        tuples; durations are rounded to the schedule resolution."""
         trial = Trial(len(self.trials), dict(condition))
         for label, duration, settings in epochs:
             steps = int(round(duration / self.resolution))
@@ -99,6 +101,12 @@ class Schedule:
         return trial
 
     def _check_scene(self, label: str, settings: dict) -> None:
+        for name, location, _ in settings.get("tagged_release", ()):
+            if not 0 <= location < self.n_locations:
+                raise BioattnError(
+                    f"epoch {label!r}: release of {name!r} tagged to location {location}, "
+                    f"expected 0 .. {self.n_locations - 1}"
+                )
         scene, cue = settings.get("scene"), settings.get("spatial_cue")
         if scene is not None and len(scene) != self.n_locations:
             raise BioattnError(
@@ -117,7 +125,10 @@ class Schedule:
             ("release", "a relative burst size", math.inf),
             ("blocks", "a blocked fraction", 1.0),
         ):
-            for name, value in settings.get(key, ()):
+            entries = settings.get(key, ())
+            if key == "release":  # tagged releases are checked like global ones
+                entries = (*entries, *((n, v) for n, _, v in settings.get("tagged_release", ())))
+            for name, value in entries:
                 ok = isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= top
                 if not ok:
                     bound = " and <= 1" if top == 1.0 else ""
@@ -168,8 +179,12 @@ class Schedule:
     def modulator_arrays(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Per step, for the neuromodulator ``name``: the clamped tonic level in nM (NaN where
         the epoch does not clamp it) and the relative size of the phasic release that starts
-        at that step (0 elsewhere)."""
-        levels, release = np.full(self.n_steps, np.nan), np.zeros(self.n_steps)
+        at that step (0 elsewhere): (time,) global, then one column per location for the
+        releases tagged to that location's item — shape (time, 1 + n_locations)."""
+        levels, release = (
+            np.full(self.n_steps, np.nan),
+            np.zeros((self.n_steps, 1 + self.n_locations)),
+        )
         for trial in self.trials:
             for epoch in trial.epochs:
                 a = int(round(epoch.start / self.resolution))
@@ -179,7 +194,10 @@ class Schedule:
                         levels[a:b] = value
                 for key, value in epoch.release:
                     if key == name:
-                        release[a] += value
+                        release[a, 0] += value
+                for key, location, value in epoch.tagged_release:
+                    if key == name:
+                        release[a, 1 + location] += value
         return levels, release
 
     def neuromodulation_names(self) -> tuple[set[str], set[str]]:
@@ -188,6 +206,7 @@ class Schedule:
         for trial in self.trials:
             for epoch in trial.epochs:
                 modulators |= {name for name, _ in (*epoch.levels, *epoch.release)}
+                modulators |= {name for name, _, _ in epoch.tagged_release}
                 receptors |= {name for name, _ in epoch.blocks}
         return modulators, receptors
 

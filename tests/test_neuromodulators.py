@@ -295,6 +295,24 @@ def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
     assert all(float(getattr(sensory, f"f_{c}_{t}")[0]) == 1.0 for c in ("E", "I") for t in TERMS)
 
 
+def test_a_release_tagged_to_one_location_raises_only_that_ppc_pools_input():
+    """Salience: a DA burst tagged to location 2 reaches the PPC milieu's block 2 only; the pool
+    of location 2 reads it (block indexing of the linked factors), the other pools keep 1."""
+    model = config.load_model("multi_item")
+    schedule = Schedule(float(model["simulation"].schedule_dt), model["scene"].n_locations)
+    schedule.add_trial({}, [("burst", 0.15, {"tagged_release": (("da", 2, 4.0),)})])
+    objects = _run(model, schedule)
+    factors = np.asarray(objects["ppc_milieu"].f_E_long_range[:])
+    assert factors[2] > 1.2
+    np.testing.assert_array_equal(np.delete(factors, 2), 1.0)
+    pools = np.asarray(objects["ppc_E"].f_long_range[:]).reshape(model["scene"].n_locations, -1)
+    np.testing.assert_array_equal(pools, factors[:, None] * np.ones_like(pools))
+    c = np.asarray(objects["ppc_milieu"].c_da[:])
+    assert c[2] > c[0] == c[1] == c[3] == float(model.value("neuromod.da.level"))
+    pfc = objects["pfc_milieu"]
+    assert all(float(getattr(pfc, f"f_{c}_{t}")[0]) == 1.0 for c in ("E", "I") for t in TERMS)
+
+
 def test_the_stimulus_drive_carries_its_factor():
     """The wiring, not only the milieu: a sensory cell's drive rate under an ACh clamp is the
     unclamped rate (same seed, same shared gain) times its f_stimulus."""

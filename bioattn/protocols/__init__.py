@@ -9,6 +9,7 @@ from bioattn.protocols import (  # noqa: F401
     masked_attention,
     ne_dose,
     pulvinar_inactivation,
+    salience,
     self_attention,
     two_streams,
     visual_search,

@@ -59,10 +59,11 @@ class SceneTrial:
     labels: dict = field(default_factory=dict)
     # Neuromodulation (bioattn.circuits.neuromodulators), held through the trial: clamped tonic
     # levels (name, nM) and receptors blocked (``"ach.muscarinic"``, fraction); and phasic
-    # releases (name, × burst) at the stimulus onset.
+    # releases (name, × burst) at the stimulus onset, global or tagged to one location's item.
     levels: tuple[tuple[str, float], ...] = ()
     blocks: tuple[tuple[str, float], ...] = ()
     release: tuple[tuple[str, float], ...] = ()
+    tagged_release: tuple[tuple[str, int, float], ...] = ()  # (name, location, × burst)
 
     def scene(self) -> tuple[tuple[float, float], ...]:
         return tuple((0.0, 0.0) if item is None else item for item in self.items)
@@ -78,7 +79,7 @@ def scene_epochs(p: Any, trial: SceneTrial) -> list[tuple]:
         ("cue", float(p.t_cue), {"cue_angle": trial.query, **held}),
         ("delay", float(p.t_delay), held),
         ("stimulus", float(p.t_stimulus), {"scene": trial.scene(), "release": trial.release,
-                                           **held}),
+                                           "tagged_release": trial.tagged_release, **held}),
     ]  # fmt: skip
 
 

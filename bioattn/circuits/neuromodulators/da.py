@@ -10,7 +10,13 @@ stimulation suppresses delay firing for all directions (Vijayraghavan et al. 200
 
 - ``d1.nmda``: recurrent NMDA onto PFC pyramidal cells and interneurons;
 - ``d1.ampa``: recurrent AMPA onto the same;
-- ``d1.gaba``: recurrent GABA_A onto PFC pyramidal cells.
+- ``d1.gaba``: recurrent GABA_A onto PFC pyramidal cells;
+- ``d1.salience``: the inputs of the PPC / LIP pools' pyramidal cells (from their column and
+  the spatial cue): a pool whose item comes with phasic DA — a release tagged to its
+  location, :mod:`.release` — gains priority.  Noudoost & Moore 2011: D1 manipulation in FEF
+  at a location raises attention-like modulation of V4 responses there and target selection
+  of that location; DA signals reward-associated salience (Schultz 1998), and reward-paired
+  items capture attention (value-driven capture, Anderson, Laurent & Yantis 2011).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class D1Params(ReceptorParams):
     nmda: float = param("float", signed=True)
     ampa: float = param("float", signed=True)
     gaba: float = param("float", signed=True)
+    salience: float = param("float", signed=True)
 
 
 DA = register(
@@ -49,6 +56,7 @@ DA = register(
                     Effect("nmda", PFC, ("E", "I"), ("nmda_rec",)),
                     Effect("ampa", PFC, ("E", "I"), ("ampa_rec",)),
                     Effect("gaba", PFC, ("E",), ("gaba_rec",)),
+                    Effect("salience", ("ppc",), ("E",), ("long_range",)),
                 ),
             ),
         ),

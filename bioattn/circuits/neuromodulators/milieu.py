@@ -3,7 +3,8 @@
 Every cell (:func:`bioattn.circuits.neurons.make_population`) multiplies its input terms
 (:data:`.base.TERMS`) by factors ``f_<term>`` that are *linked* to its area's milieu: a small
 Brian2 group with one entry per block (column / location) of the area.  The milieu reads each
-modulator's concentration c = c_tonic(t) + c_p(t) (:mod:`.release`), computes the occupancy of
+modulator's concentration c = c_tonic(t) + c_p(t) (:mod:`.release`; areas laid out by
+location add at block b the release tagged to location b), computes the occupancy of
 every receptor class that acts on the area and, every schedule step, each factor
 
     f_<cell>_<term> = Π_r max(0, 1 + e_r · occ_r(c_m)) / (1 + e_r · occ_r⁰)
@@ -123,10 +124,14 @@ class Neuromodulation:
         modulators = {m.name: m for m, _, _ in effects}
         receptors = {_tag(m, r): (m, r) for m, r, _ in effects}
         lines = [f"f_{cell}_{term} : 1" for cell in CELLS for term in TERMS]
+        # Areas laid out by location add the release tagged to each location's item.
+        tagged = n_blocks > 1 and n_blocks == self.schedule.n_locations
         for name in modulators:
+            local = f" + c_tagged_{name}" if tagged else ""
             lines += [
                 f"c_phasic_{name} : mmolar (linked)",
-                f"c_{name} = {name}_tonic(t) * mmolar + c_phasic_{name} : mmolar",
+                *([f"c_tagged_{name} : mmolar (linked)"] if tagged else []),
+                f"c_{name} = {name}_tonic(t) * mmolar + c_phasic_{name}{local} : mmolar",
                 f"baseline_{name} : mmolar (shared, constant)",
             ]
         for tag, (m, _) in receptors.items():
@@ -158,6 +163,9 @@ class Neuromodulation:
         for name in modulators:
             phasic = linked_var(self.nuclei[name], "c_phasic", index=first)
             setattr(milieu, f"c_phasic_{name}", phasic)
+            if tagged:
+                local = linked_var(self.nuclei[name], "c_phasic", index=1 + np.arange(n_blocks))
+                setattr(milieu, f"c_tagged_{name}", local)
             self.bindings.param(milieu, f"baseline_{name}", f"neuromod.{name}.baseline")
         for tag, (m, r) in receptors.items():
             for key in _RECEPTOR_CONSTANTS:

@@ -21,6 +21,13 @@ new dose or a new burst without a rebuild.
 
 The tonic level is a TimedArray too (``<name>_tonic``, SI units, mol/m³), read by every area's
 milieu (:mod:`.milieu`) beside the phasic c_p, so c(t) = c_tonic(t) + c_p(t).
+
+**Tagged release.**  A release can be tagged to one location's item (``Epoch.tagged_release``):
+the areas laid out by location (columns, PPC pools, thalamic channels) then see, at that
+location only, a second phasic concentration with the same kernel.  It stands for a burst that
+acts on the synapses the item's representation has made eligible — a reward-paired item's
+(three-factor learning; Noudoost & Moore 2011 for D1 raising attention at one location) — not
+for a spatially targeted release, which VTA projections do not make.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from bioattn.circuits.bindings import Bindings, timed_array
 from bioattn.circuits.neuromodulators.base import Modulator, kernel_peak
 
 _NUCLEUS = """
-dr/dt = release(t) * mmolar / second - r / tau_release : mmolar
+dr/dt = release(t, i) * mmolar / second - r / tau_release : mmolar
 dc_phasic/dt = r / tau_release - c_phasic / tau_clearance : mmolar
 c = tonic(t) * mmolar + c_phasic : mmolar
 tau_release : second (shared, constant)
@@ -50,7 +57,8 @@ def tonic_values(model: Any, schedule: Any, name: str) -> np.ndarray:
 
 
 def release_values(model: Any, schedule: Any, name: str) -> np.ndarray:
-    """Release impulses per schedule step (mol/m³/s): A_k / Δ at each event's first step."""
+    """Release impulses per schedule step (mol/m³/s): A_k / Δ at each event's first step;
+    (time, 1 + n_locations): the global release, then the releases tagged to each location."""
     sizes = schedule.modulator_arrays(name)[1]
     params = model[f"neuromod.{name}"]
     peak = kernel_peak(float(params.tau_release), float(params.tau_clearance))
@@ -64,8 +72,10 @@ _NANOMOLAR = 1e-6
 def add_nucleus(
     modulator: Modulator, model: Any, schedule: Any, bindings: Bindings
 ) -> tuple[NeuronGroup, TimedArray]:
-    """The nucleus of ``modulator`` (one cell; ``c`` its concentration at the targets) and the
-    TimedArray of its tonic level."""
+    """The nucleus of ``modulator`` and the TimedArray of its tonic level.  Cell 0 holds the
+    global phasic release (``c`` its concentration at every target); cell 1 + b the release
+    tagged to location b's item, which only the areas laid out by location add (module
+    docstring)."""
     name = modulator.name
     tonic = timed_array(
         bindings, f"{name}_tonic", schedule, lambda m, s: tonic_values(m, s, name), model
@@ -74,7 +84,7 @@ def add_nucleus(
         bindings, f"{name}_release", schedule, lambda m, s: release_values(m, s, name), model
     )
     nucleus = NeuronGroup(
-        1,
+        1 + schedule.n_locations,
         _NUCLEUS,
         method="exponential_euler",
         namespace={"tonic": tonic, "release": release},
