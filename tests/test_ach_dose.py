@@ -92,9 +92,9 @@ def test_samples_are_repeats_with_attention_and_condition_in_their_places():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"levels": "[20.0]"}, "expected >= 2 levels"),
+        ({"levels": "[20.0]"}, "expected >= 2 different values"),
         ({"away_location": 1}, "expected two different locations"),
-        ({"levels": "[0.0, 20.0]"}, "expected levels > 0 nM"),
+        ({"levels": "[0.0, 20.0]"}, "expected every value > 0"),
     ],
 )
 def test_impossible_designs_are_refused(change, message):

@@ -66,7 +66,10 @@ def test_analysis_averages_each_level_over_samples():
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("levels=[10.0]", "expected >= 2 levels"), ("settle='1.5 s'", "expected less than t_delay")],
+    [
+        ("levels=[10.0]", "expected >= 2 different values"),
+        ("settle='1.5 s'", "expected less than t_delay"),
+    ],
 )
 def test_impossible_designs_are_refused(override, message):
     model, p = _params(override)

@@ -41,7 +41,7 @@ def test_every_trial_type_at_every_level_and_the_phasic_mode_on_the_same_schedul
     a = sc.build_schedule(p, tonic, resolution, n_loc)
     b = sc.build_schedule(p, phasic, resolution, n_loc)
     assert a.n_steps == b.n_steps  # one build serves both modes
-    release = b.modulator_arrays("ne")[1]
+    release = b.modulator_arrays("ne")[1][:, 0]  # global, not tagged
     onsets = [int(round(trial.epoch("stimulus").start / resolution)) for trial in b.trials]
     np.testing.assert_array_equal(np.flatnonzero(release), onsets)
 
@@ -80,8 +80,8 @@ def test_gain_competition_and_delay_rate_per_level():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("levels=[10.0]", "expected >= 2 levels"),
-        ("levels=[0.0, 10.0]", "each > 0 nM"),
+        ("levels=[10.0]", "expected >= 2 different values"),
+        ("levels=[0.0, 10.0]", "expected every value > 0"),
         ("other_location=1", "expected two different locations"),
         ("contrast_high=0.2", "expected more than contrast_low"),
         ("settle='2 s'", "expected less than t_delay"),

@@ -57,14 +57,17 @@ def test_samples_and_per_size_means():
     wins[:, 2] = 1.0
     wins[:2, 1, 0] = 1.0
     out = salience.analyse(wins, wins * 0.5 + 0.25, wins * 3)
-    assert [out[f"win_rate_size_{k}"] for k in range(3)] == [0.0, 0.25, 1.0]
-    assert out["paired_share_size_1"] == pytest.approx(0.375)
-    assert out["ppc_difference_size_2"] == pytest.approx(3.0)
+    assert [out[f"win_rate_level_{k}"] for k in range(3)] == [0.0, 0.25, 1.0]
+    assert out["paired_share_level_1"] == pytest.approx(0.375)
+    assert out["ppc_difference_level_2"] == pytest.approx(3.0)
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
-    [("sizes=[1.0]", "expected >= 2 sizes"), ("location_b=1", "two different locations")],
+    [
+        ("sizes=[1.0]", "expected >= 2 different values"),
+        ("location_b=1", "two different locations"),
+    ],
 )
 def test_impossible_designs_are_refused(override, message):
     model, p = _params(override)

@@ -46,8 +46,7 @@ import xarray as xr
 
 from bioattn import stats
 from bioattn.config import Model, param
-from bioattn.errors import BioattnError
-from bioattn.protocols import common
+from bioattn.protocols import common, dose
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
@@ -80,19 +79,10 @@ def level_name(level: float) -> str:
 
 
 def design(p: AchDoseParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
-    rec, away = p.recorded_location - 1, p.away_location - 1
-    if max(rec, away) >= n_loc or rec == away:
-        raise BioattnError(
-            f"protocol.ach_dose locations {rec + 1}, {away + 1}: expected two different "
-            f"locations in 1..{n_loc}"
-        )
-    if len(set(p.levels)) < 2:
-        raise BioattnError(f"protocol.ach_dose.levels = {list(p.levels)}: expected >= 2 levels")
-    if min(p.levels) <= 0:
-        raise BioattnError(
-            f"protocol.ach_dose.levels = {list(p.levels)}: expected levels > 0 nM "
-            "(the slope is taken over log level)"
-        )
+    rec, away = sc.check_two_locations(
+        "protocol.ach_dose", p.recorded_location, p.away_location, n_loc
+    )
+    dose.check_doses("protocol.ach_dose.levels", p.levels)  # > 0: the slope is over log level
     items = [(p.first_angle + 2 * np.pi * b / n_loc, p.contrast) for b in range(n_loc)]
     drugs = [{"levels": (("ach", float(level)),)} for level in p.levels]
     drugs += [{"blocks": ((receptor, 1.0),)} if receptor else {} for _, receptor in DRUG_CONDITIONS]
@@ -117,10 +107,8 @@ def design(p: AchDoseParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
 def by_repeat(x: np.ndarray, trials: list[sc.SceneTrial], n_conditions: int) -> np.ndarray:
     """(seed, trial) → (sample, attention, condition): one sample is one repeat of every
     condition × attention (interleaved in one block), of one seed."""
-    labels = {k: np.array([t.labels[k] for t in trials]) for k in ("attend", "condition", "repeat")}
-    order = np.lexsort((labels["attend"], labels["condition"], labels["repeat"]))
-    y = x[:, order].reshape(x.shape[0], -1, n_conditions, len(ATTENTION))
-    return np.swapaxes(y, 2, 3).reshape(-1, len(ATTENTION), n_conditions)
+    sizes = (len(ATTENTION), n_conditions)
+    return dose.by_repeat(x, sc.labels(trials), ("attend", "condition"), sizes)
 
 
 def analyse(rates: np.ndarray, evoked: np.ndarray, names: list[str], levels: np.ndarray) -> dict:
@@ -135,9 +123,7 @@ def analyse(rates: np.ndarray, evoked: np.ndarray, names: list[str], levels: np.
     n = len(levels)
     slope = np.polyfit(np.log10(levels), ami[:n], 1)[0] if np.all(np.isfinite(ami[:n])) else np.nan
     out["ami_slope_ach"] = float(slope)
-    out["ami_peak_level"] = (
-        float(levels[int(np.nanargmax(ami[:n]))]) if np.any(np.isfinite(ami[:n])) else np.nan
-    )
+    out["ami_peak_level"] = dose.peak(levels, ami[:n])
     for drug in ("muscarinic_block", "nicotinic_block"):
         out[f"{drug}_effect"] = out[f"ami_{drug}"] - out["ami_baseline"]
     return out

@@ -36,7 +36,7 @@ import xarray as xr
 from bioattn import stats
 from bioattn.config import Model, param
 from bioattn.errors import BioattnError
-from bioattn.protocols import common
+from bioattn.protocols import common, dose
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 from bioattn.schedule import Schedule
 
@@ -75,8 +75,7 @@ def level_name(level: float) -> str:
 
 def build_schedule(p: DaDoseParams, resolution: float, n_trials: int) -> Schedule:
     """``n_trials`` repeats of one trial per level, in a shuffled order in every repeat."""
-    if len(set(p.levels)) < 2:
-        raise BioattnError(f"protocol.da_dose.levels = {list(p.levels)}: expected >= 2 levels")
+    dose.check_doses("protocol.da_dose.levels", p.levels)
     if not float(p.settle) < float(p.t_delay):
         raise BioattnError(
             f"protocol.da_dose.settle = {float(p.settle):g} s: expected less than t_delay "
@@ -133,18 +132,15 @@ def half_width(profile: np.ndarray, threshold: float) -> float:
 
 def analyse(kept: np.ndarray, width: np.ndarray, pref: np.ndarray, nonpref: np.ndarray) -> dict:
     """Per-level metrics (module docstring) from per-trial arrays (sample, level)."""
-    out: dict = {}
     with np.errstate(all="ignore"):
-        values = {
-            "robustness": kept.mean(axis=0),
-            "tuning_width": np.nanmean(width, axis=0),
-            "delay_rate_pref": pref.mean(axis=0),
-            "delay_rate_nonpref": nonpref.mean(axis=0),
-        }
-    for name, per_level in values.items():
-        for k, value in enumerate(per_level):
-            out[f"{name}_level_{k}"] = float(value)
-    return out
+        return dose.level_metrics(
+            {
+                "robustness": kept.mean(axis=0),
+                "tuning_width": np.nanmean(width, axis=0),
+                "delay_rate_pref": pref.mean(axis=0),
+                "delay_rate_nonpref": nonpref.mean(axis=0),
+            }
+        )
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
@@ -182,29 +178,17 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     pref, nonpref = delay_rates[..., near].mean(axis=-1), delay_rates[..., far].mean(axis=-1)
 
     # One sample = one repeat of every level: (seed·repeat, level).
-    level_of = np.array([t.condition["level"] for t in schedule.trials])
-    repeat = np.array([t.condition["repeat"] for t in schedule.trials])
-    order = np.lexsort((level_of, repeat))
-
-    def by_repeat(x: np.ndarray) -> np.ndarray:
-        return x[:, order].reshape(-1, n_levels)
-
-    samples = [by_repeat(x.astype(float)) for x in (kept, width, pref, nonpref)]
+    labels = {k: np.array([t.condition[k] for t in schedule.trials]) for k in ("level", "repeat")}
+    samples = [
+        dose.by_repeat(x.astype(float), labels, ("level",), (n_levels,))
+        for x in (kept, width, pref, nonpref)
+    ]
     point = analyse(*samples)
     intervals = common.bootstrap_intervals(analyse, samples, seed=seeds[0])
     summary: dict = {"levels": [float(x) for x in levels]}
-    for name in PER_LEVEL:
-        values = [point[f"{name}_level_{k}"] for k in range(n_levels)]
-        summary[f"{name}_by_level"] = values
-        for k, level in enumerate(levels):
-            summary[f"{name}_{level_name(level)}"] = values[k]
-            ci = intervals.get(f"{name}_level_{k}_ci")
-            if ci is not None:
-                summary[f"{name}_{level_name(level)}_ci"] = ci
-    robustness = np.asarray(summary["robustness_by_level"])
-    peak = float(levels[int(np.argmax(robustness))]) if robustness.max() > 0 else float("nan")
-    summary["robustness_peak_level"] = peak
-    summary |= {k: v for k, v in intervals.items() if k in ("ci_method", "ci_n")}
+    names = [level_name(level) for level in levels]
+    summary |= dose.per_level_summary(point, intervals, PER_LEVEL, names)
+    summary["robustness_peak_level"] = dose.peak(levels, summary["robustness_by_level"])
 
     dims = ("seed", "trial")
     data = {
@@ -215,8 +199,8 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "tuning_width": xr.DataArray(width, dims=dims, attrs={"units": "deg"}),
         "delay_rate_pref": xr.DataArray(pref, dims=dims, attrs={"units": "Hz"}),
         "delay_rate_nonpref": xr.DataArray(nonpref, dims=dims, attrs={"units": "Hz"}),
-        "level_index": xr.DataArray(level_of, dims="trial"),
-        "repeat_index": xr.DataArray(repeat, dims="trial"),
+        "level_index": xr.DataArray(labels["level"], dims="trial"),
+        "repeat_index": xr.DataArray(labels["repeat"], dims="trial"),
         **common.spikes_dataset(outputs),
     }
     coords = {

@@ -40,7 +40,7 @@ import xarray as xr
 
 from bioattn.config import Model, param
 from bioattn.errors import BioattnError
-from bioattn.protocols import common
+from bioattn.protocols import common, dose
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
@@ -69,17 +69,11 @@ def level_name(level: float) -> str:
     return f"ne_{level:g}nM"
 
 
-def _check(p: NeDoseParams, n_loc: int) -> None:
-    rec, other = p.recorded_location - 1, p.other_location - 1
-    if max(rec, other) >= n_loc or rec == other:
-        raise BioattnError(
-            f"protocol.ne_dose locations {rec + 1}, {other + 1}: expected two different "
-            f"locations in 1..{n_loc}"
-        )
-    if len(set(p.levels)) < 2 or min(p.levels) <= 0:
-        raise BioattnError(
-            f"protocol.ne_dose.levels = {list(p.levels)}: expected >= 2 levels, each > 0 nM"
-        )
+def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
+    rec, other = sc.check_two_locations(
+        "protocol.ne_dose", p.recorded_location, p.other_location, n_loc
+    )
+    dose.check_doses("protocol.ne_dose.levels", p.levels)
     if not p.contrast_high > p.contrast_low:
         raise BioattnError(
             f"protocol.ne_dose.contrast_high = {p.contrast_high:g}: expected more than "
@@ -89,13 +83,13 @@ def _check(p: NeDoseParams, n_loc: int) -> None:
         raise BioattnError(
             f"protocol.ne_dose.settle = {float(p.settle):g} s: expected less than t_delay"
         )
+    return rec, other
 
 
 def design(p: NeDoseParams, n_loc: int, n_trials: int, phasic: bool = False) -> list[sc.SceneTrial]:
     """Every trial type at every level in each repeat (shuffled); ``phasic``: the same trials
     at the model's level with a burst at each stimulus onset."""
-    _check(p, n_loc)
-    rec, other = p.recorded_location - 1, p.other_location - 1
+    rec, other = _check(p, n_loc)
 
     def items(kind: str) -> list:
         scene: list = [None] * n_loc
@@ -121,10 +115,7 @@ def design(p: NeDoseParams, n_loc: int, n_trials: int, phasic: bool = False) -> 
 
 def by_repeat(x: np.ndarray, trials: list[sc.SceneTrial], n_levels: int) -> np.ndarray:
     """(seed, trial, ...) → (sample, level, type, ...): one sample is one repeat of one seed."""
-    labels = {k: np.array([t.labels[k] for t in trials]) for k in ("type", "level", "repeat")}
-    order = np.lexsort((labels["type"], labels["level"], labels["repeat"]))
-    y = x[:, order]
-    return y.reshape(-1, n_levels, len(TYPES), *x.shape[2:])
+    return dose.by_repeat(x, sc.labels(trials), ("level", "type"), (n_levels, len(TYPES)))
 
 
 def analyse(rates: np.ndarray, share: np.ndarray, pfc: np.ndarray, contrasts: tuple) -> dict:
@@ -134,16 +125,13 @@ def analyse(rates: np.ndarray, share: np.ndarray, pfc: np.ndarray, contrasts: tu
     gain = (rates[:, :, high].mean(axis=0) - rates[:, :, low].mean(axis=0)) / (
         contrasts[1] - contrasts[0]
     )
-    values = {
-        "gain": gain,
-        "competition": share[:, :, TYPES.index("competition")].mean(axis=0),
-        "pfc_delay_rate": pfc[:, :, TYPES.index("memory")].mean(axis=0),
-    }
-    return {
-        f"{name}_level_{k}": float(value)
-        for name, per_level in values.items()
-        for k, value in enumerate(per_level)
-    }
+    return dose.level_metrics(
+        {
+            "gain": gain,
+            "competition": share[:, :, TYPES.index("competition")].mean(axis=0),
+            "pfc_delay_rate": pfc[:, :, TYPES.index("memory")].mean(axis=0),
+        }
+    )
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
@@ -183,16 +171,12 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         intervals = common.bootstrap_intervals(
             lambda *x: analyse(*x, contrasts), samples, seed=seeds[0]
         )
-        for name in METRICS:
-            per_level = [point[f"{name}_level_{k}"] for k in range(len(levels))]
-            cis = [intervals.get(f"{name}_level_{k}_ci") for k in range(len(levels))]
-            if mode == "tonic":
-                summary[f"{name}_by_level"] = per_level
-                for level, value, ci in zip(levels, per_level, cis, strict=True):
-                    summary[f"{name}_{level_name(level)}"] = value
-                    if ci is not None:
-                        summary[f"{name}_{level_name(level)}_ci"] = ci
-            else:  # the phasic mode has no levels: pool its trials (one burst each)
+        if mode == "tonic":
+            names = [level_name(level) for level in levels]
+            summary |= dose.per_level_summary(point, intervals, METRICS, names)
+        else:  # the phasic mode has no levels: pool its trials (one burst each)
+            for name in METRICS:
+                per_level = [point[f"{name}_level_{k}"] for k in range(len(levels))]
                 summary[f"{name}_phasic"] = float(np.mean(per_level))
         dims = ("seed", "trial")
         data |= {
@@ -203,15 +187,11 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
                 charge, dims=(*dims, "location"), attrs={"units": "C"}
             ),  # fmt: skip
         }
-        if mode == "tonic":
-            summary |= {k: v for k, v in intervals.items() if k in ("ci_method", "ci_n")}
     competition = np.asarray(summary["competition_by_level"])
     summary["competition_slope"] = float(np.polyfit(np.log10(levels), competition, 1)[0])
-    delay_rates = np.asarray(summary["pfc_delay_rate_by_level"])
-    summary["pfc_delay_peak_level"] = float(levels[int(np.argmax(delay_rates))])
+    summary["pfc_delay_peak_level"] = dose.peak(levels, summary["pfc_delay_rate_by_level"])
 
-    labels = {k: np.array([t.labels[k] for t in r.trials]) for k in ("type", "level", "repeat")}
-    data |= {f"{k}_index": xr.DataArray(v, dims="trial") for k, v in labels.items()}
+    data |= {f"{k}_index": xr.DataArray(v, dims="trial") for k, v in sc.labels(r.trials).items()}
     coords = {"seed": seeds, "trial": np.arange(len(r.trials)), "location": np.arange(n_loc)}
     attrs = {"protocol": NAME, "model": model.name, "levels_nM": summary["levels"],
              "baseline_nM": float(model.value("neuromod.ne.level")) * 1e6,

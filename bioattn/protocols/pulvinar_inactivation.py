@@ -39,7 +39,6 @@ import xarray as xr
 
 from bioattn import stats
 from bioattn.config import Model, param
-from bioattn.errors import BioattnError
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
@@ -62,12 +61,9 @@ class PulvinarInactivationParams(sc.SceneTiming):
 
 
 def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
-    rec, away = p.recorded_location - 1, p.away_location - 1
-    if max(rec, away) >= n_loc or rec == away:
-        raise BioattnError(
-            f"protocol.pulvinar_inactivation locations {rec + 1}, {away + 1}: expected two "
-            f"different locations in 1..{n_loc}"
-        )
+    rec, away = sc.check_two_locations(
+        "protocol.pulvinar_inactivation", p.recorded_location, p.away_location, n_loc
+    )
     items = [(p.first_angle + 2 * np.pi * b / n_loc, p.contrast) for b in range(n_loc)]
     blocks = [
         [

@@ -26,8 +26,7 @@ import numpy as np
 import xarray as xr
 
 from bioattn.config import Model, param
-from bioattn.errors import BioattnError
-from bioattn.protocols import common
+from bioattn.protocols import common, dose
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 
@@ -50,14 +49,8 @@ def size_name(size: float) -> str:
 
 
 def design(p: SalienceParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
-    a, b = p.location_a - 1, p.location_b - 1
-    if max(a, b) >= n_loc or a == b:
-        raise BioattnError(
-            f"protocol.salience locations {a + 1}, {b + 1}: expected two different locations "
-            f"in 1..{n_loc}"
-        )
-    if len(set(p.sizes)) < 2:
-        raise BioattnError(f"protocol.salience.sizes = {list(p.sizes)}: expected >= 2 sizes")
+    a, b = sc.check_two_locations("protocol.salience", p.location_a, p.location_b, n_loc)
+    dose.check_doses("protocol.salience.sizes", p.sizes, positive=False)
     blocks = []
     for k in range(n_trials):
         block = []
@@ -75,19 +68,14 @@ def design(p: SalienceParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
 
 def by_repeat(x: np.ndarray, trials: list[sc.SceneTrial], n_sizes: int) -> np.ndarray:
     """(seed, trial) → (sample, size, side): one sample is one repeat of one seed."""
-    labels = {k: np.array([t.labels[k] for t in trials]) for k in ("side", "size", "repeat")}
-    order = np.lexsort((labels["side"], labels["size"], labels["repeat"]))
-    return x[:, order].reshape(-1, n_sizes, 2)
+    return dose.by_repeat(x, sc.labels(trials), ("size", "side"), (n_sizes, 2))
 
 
 def analyse(wins: np.ndarray, share: np.ndarray, ppc: np.ndarray) -> dict:
-    """Per-size metrics from (sample, size, side) arrays, both sides pooled."""
+    """Per-size metrics (``<metric>_level_<k>`` for size k) from (sample, size, side) arrays,
+    both sides pooled."""
     values = {"win_rate": wins, "paired_share": share, "ppc_difference": ppc}
-    return {
-        f"{name}_size_{k}": float(value)
-        for name, array in values.items()
-        for k, value in enumerate(array.mean(axis=(0, 2)))
-    }
+    return dose.level_metrics({name: a.mean(axis=(0, 2)) for name, a in values.items()})
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
@@ -111,16 +99,9 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     point = analyse(*samples)
     intervals = common.bootstrap_intervals(analyse, samples, seed=seeds[0])
     summary: dict = {"sizes": [float(s) for s in sizes]}
-    for name in METRICS:
-        values = [point[f"{name}_size_{k}"] for k in range(len(sizes))]
-        summary[f"{name}_by_burst"] = values
-        for k, size in enumerate(sizes):
-            summary[f"{name}_{size_name(size)}"] = values[k]
-            ci = intervals.get(f"{name}_size_{k}_ci")
-            if ci is not None:
-                summary[f"{name}_{size_name(size)}_ci"] = ci
+    names = [size_name(size) for size in sizes]
+    summary |= dose.per_level_summary(point, intervals, METRICS, names, axis="burst")
     summary["paired_share_slope"] = float(np.polyfit(sizes, summary["paired_share_by_burst"], 1)[0])
-    summary |= {k: v for k, v in intervals.items() if k in ("ci_method", "ci_n")}
 
     dims = ("seed", "trial")
     data = {

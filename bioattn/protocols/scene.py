@@ -24,6 +24,7 @@ import xarray as xr
 from bioattn import stats
 from bioattn.config import Model, param
 from bioattn.engine import SimulationOutput
+from bioattn.errors import BioattnError
 from bioattn.protocols import common
 from bioattn.protocols.registry import RunOptions
 from bioattn.schedule import Schedule
@@ -90,6 +91,21 @@ def interleave(p: Any, blocks: list[list[SceneTrial]]) -> list[SceneTrial]:
     trials)."""
     rng = np.random.default_rng(p.design_seed)
     return [block[k] for block in blocks for k in rng.permutation(len(block))]
+
+
+def check_two_locations(section: str, first: int, second: int, n_loc: int) -> tuple[int, int]:
+    """Two different 1-based locations of a protocol section as 0-based indices; the one-line
+    error otherwise."""
+    if max(first, second) > n_loc or first == second:
+        raise BioattnError(
+            f"{section} locations {first}, {second}: expected two different locations in 1..{n_loc}"
+        )
+    return first - 1, second - 1
+
+
+def labels(trials: list[SceneTrial]) -> dict[str, np.ndarray]:
+    """Every label of the trials (the first trial's keys) as an array over the trials."""
+    return {key: np.array([t.labels[key] for t in trials]) for key in trials[0].labels}
 
 
 def build_schedule(p: Any, trials: list[SceneTrial], resolution: float, n_loc: int) -> Schedule:
