@@ -133,7 +133,11 @@ def report_once_per_step(device: Any) -> None:
 
 def canonical_clock_order(device: Any) -> None:
     """Sort each run of consecutive clock-variable assignments in ``device``'s main queue by
-    clock name (the assignments are independent scalar stores, so their order is free)."""
+    clock name (the assignments are independent scalar stores, so their order is free), and
+    keep only the last of consecutive stores to the same array element: how many times
+    ``defaultclock.dt`` was reset before the model's step was set depends on what the process
+    built before (a first build in a new process stores Brian2's default first), not on the
+    network."""
     clock_arrays = {}
     for clock in device.clocks:
         for variable in ("t", "timestep"):
@@ -146,6 +150,16 @@ def canonical_clock_order(device: Any) -> None:
             return clock_arrays[args[0]]
         return None
 
+    def target(entry: tuple) -> tuple | None:
+        kind, args = entry
+        return (args[0], str(args[1])) if kind == "set_by_single_value" else None
+
+    queue = device.main_queue
+    device.main_queue[:] = [
+        entry
+        for k, entry in enumerate(queue)
+        if target(entry) is None or k + 1 == len(queue) or target(queue[k + 1]) != target(entry)
+    ]
     # Runs of clock assignments sorted (stably: t before timestep), everything else in place.
     device.main_queue[:] = [
         entry

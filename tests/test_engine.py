@@ -277,8 +277,12 @@ def test_models_ship_with_the_package_and_extend_their_base():
     assert {"ardid2007", "multi_item"} <= set(names)
     base, multi = config.load_model("ardid2007"), config.load_model("multi_item")
     # [meta] extends = "ardid2007": the shared sections are written once, in the base.
-    for section in ("simulation", "cells.excitatory", "synapses", "pfc", "cue", "erase"):
+    for section in ("cells.excitatory", "synapses", "pfc", "cue", "erase", "neuromod.da.d1"):
         assert multi[section] == base[section], section
+    # ... except the step: the two-area circuit's LFP gamma needs 0.05 ms, the multi-item's 0.1.
+    assert dataclasses.replace(multi["simulation"], dt=base["simulation"].dt) == base["simulation"]
+    assert float(base["simulation"].dt) == pytest.approx(5e-5)
+    assert float(multi["simulation"].dt) == pytest.approx(1e-4)
     assert multi["stimulus"] == base["stimulus"]
     assert "column" in multi.docs["stimulus.nu_max_e"][0]  # its own description
     assert "protocol.feature_attention" not in multi.sections  # protocols are not inherited
@@ -317,7 +321,7 @@ def test_structural_parameters_are_the_sizes_steps_and_schedule_lengths():
     [
         (["--scale", "0.01"], ["scale 0.01", "sensory.n_inh", "minimum of 8", "0.0312"]),
         (["--set", "simulation.dt=3 ms"], ["simulation.dt", "synapses.tau_ampa"]),
-        (["--set", "simulation.schedule_dt=0.15 ms"], ["simulation.schedule_dt", "multiple"]),
+        (["--set", "simulation.schedule_dt=0.125 ms"], ["simulation.schedule_dt", "multiple"]),
     ],
 )
 def test_impossible_settings_are_refused(capsys, tmp_path, argv, fragments):
