@@ -350,3 +350,17 @@ def test_levels_are_run_time_values_of_a_built_network():
     for name in ("neuromod.ne.level", "neuromod.da.d1.block", "neuromod.ach.burst",
                  "neuromod.ne.beta.gain_i", "neuromod.da.tau_clearance"):  # fmt: skip
         assert not config.is_structural(model, name)
+
+
+def test_a_sweep_over_levels_and_blocks_needs_one_build():
+    """Levels and drugs on a sweep grid are run-time values: every point falls in one
+    structure group (one build per worker)."""
+    from bioattn.sweep import grid, runner
+
+    axes = (
+        grid.parse_axis("neuromod.da.level=5,10,20 nM"),
+        grid.parse_axis("neuromod.ach.muscarinic.block=0,1"),
+        grid.parse_axis("seed=1..2"),
+    )
+    plan = runner.plan(grid.SweepSpec(protocol="working-memory", axes=axes))
+    assert len(plan.tasks) == 12 and len(plan.groups) == 1
