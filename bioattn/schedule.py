@@ -21,6 +21,7 @@ same compiled binary.  This module does not import Brian2.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,21 +160,18 @@ class Schedule:
         out["query_gain"] = np.ones(n)
         for name in ("scene_gain", "scene_angle", "spatial_cue"):
             out[name] = np.zeros((n, n_loc))
-        for trial in self.trials:
-            for epoch in trial.epochs:
-                a = int(round(epoch.start / self.resolution))
-                b = a + int(round(epoch.duration / self.resolution))
-                out["stim_gain"][a:b] = epoch.contrast
-                out["stim_angle"][a:b] = epoch.stim_angle
-                out["cue_gain"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_strength
-                out["cue_angle"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_angle
-                out["erase"][a:b] = 1.0 if epoch.erase else 0.0
-                out["query_gain"][a:b] = epoch.query_gain
-                if epoch.scene is not None:
-                    out["scene_angle"][a:b] = [angle for angle, _ in epoch.scene]
-                    out["scene_gain"][a:b] = [contrast for _, contrast in epoch.scene]
-                if epoch.spatial_cue is not None:
-                    out["spatial_cue"][a:b, epoch.spatial_cue] = 1.0
+        for epoch, a, b in self._epoch_steps():
+            out["stim_gain"][a:b] = epoch.contrast
+            out["stim_angle"][a:b] = epoch.stim_angle
+            out["cue_gain"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_strength
+            out["cue_angle"][a:b] = 0.0 if epoch.cue_angle is None else epoch.cue_angle
+            out["erase"][a:b] = 1.0 if epoch.erase else 0.0
+            out["query_gain"][a:b] = epoch.query_gain
+            if epoch.scene is not None:
+                out["scene_angle"][a:b] = [angle for angle, _ in epoch.scene]
+                out["scene_gain"][a:b] = [contrast for _, contrast in epoch.scene]
+            if epoch.spatial_cue is not None:
+                out["spatial_cue"][a:b, epoch.spatial_cue] = 1.0
         return out
 
     def modulator_arrays(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -181,47 +179,45 @@ class Schedule:
         the epoch does not clamp it) and the relative size of the phasic release that starts
         at that step (0 elsewhere): (time,) global, then one column per location for the
         releases tagged to that location's item — shape (time, 1 + n_locations)."""
-        levels, release = (
-            np.full(self.n_steps, np.nan),
-            np.zeros((self.n_steps, 1 + self.n_locations)),
-        )
-        for trial in self.trials:
-            for epoch in trial.epochs:
-                a = int(round(epoch.start / self.resolution))
-                b = a + int(round(epoch.duration / self.resolution))
-                for key, value in epoch.levels:
-                    if key == name:
-                        levels[a:b] = value
-                for key, value in epoch.release:
-                    if key == name:
-                        release[a, 0] += value
-                for key, location, value in epoch.tagged_release:
-                    if key == name:
-                        release[a, 1 + location] += value
+        levels = np.full(self.n_steps, np.nan)
+        release = np.zeros((self.n_steps, 1 + self.n_locations))
+        for epoch, a, b in self._epoch_steps():
+            for key, value in epoch.levels:
+                if key == name:
+                    levels[a:b] = value
+            for key, value in epoch.release:
+                if key == name:
+                    release[a, 0] += value
+            for key, location, value in epoch.tagged_release:
+                if key == name:
+                    release[a, 1 + location] += value
         return levels, release
 
     def neuromodulation_names(self) -> tuple[set[str], set[str]]:
         """The modulators (clamped or released) and the receptors (blocked) the epochs name."""
         modulators, receptors = set(), set()
-        for trial in self.trials:
-            for epoch in trial.epochs:
-                modulators |= {name for name, _ in (*epoch.levels, *epoch.release)}
-                modulators |= {name for name, _, _ in epoch.tagged_release}
-                receptors |= {name for name, _ in epoch.blocks}
+        for epoch, _, _ in self._epoch_steps():
+            modulators |= {name for name, _ in (*epoch.levels, *epoch.release)}
+            modulators |= {name for name, _, _ in epoch.tagged_release}
+            receptors |= {name for name, _ in epoch.blocks}
         return modulators, receptors
 
     def receptor_block(self, receptor: str) -> np.ndarray:
         """Per step, the fraction of ``receptor`` (``"ach.muscarinic"``) an epoch blocks (0
         where none does)."""
         out = np.zeros(self.n_steps)
+        for epoch, a, b in self._epoch_steps():
+            for key, value in epoch.blocks:
+                if key == receptor:
+                    out[a:b] = value
+        return out
+
+    def _epoch_steps(self) -> Iterator[tuple[Epoch, int, int]]:
+        """Every epoch of every trial with its first and end step: (epoch, a, b)."""
         for trial in self.trials:
             for epoch in trial.epochs:
                 a = int(round(epoch.start / self.resolution))
-                b = a + int(round(epoch.duration / self.resolution))
-                for key, value in epoch.blocks:
-                    if key == receptor:
-                        out[a:b] = value
-        return out
+                yield epoch, a, a + int(round(epoch.duration / self.resolution))
 
     def windows(self, label: str, offset: float = 0.0, length: float | None = None) -> np.ndarray:
         """[start, stop) in s of the epoch ``label`` in every trial, from ``offset`` s after its

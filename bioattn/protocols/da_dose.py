@@ -35,7 +35,6 @@ import xarray as xr
 
 from bioattn import stats
 from bioattn.config import Model, param
-from bioattn.errors import BioattnError
 from bioattn.protocols import common, dose
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
 from bioattn.schedule import Schedule
@@ -76,11 +75,7 @@ def level_name(level: float) -> str:
 def build_schedule(p: DaDoseParams, resolution: float, n_trials: int) -> Schedule:
     """``n_trials`` repeats of one trial per level, in a shuffled order in every repeat."""
     dose.check_doses("protocol.da_dose.levels", p.levels)
-    if not float(p.settle) < float(p.t_delay):
-        raise BioattnError(
-            f"protocol.da_dose.settle = {float(p.settle):g} s: expected less than t_delay "
-            f"= {float(p.t_delay):g} s"
-        )
+    dose.check_settle("protocol.da_dose", p.settle, p.t_delay)
     rng = np.random.default_rng(p.design_seed)
     schedule = Schedule(resolution)
     distractor = p.cue_angle + p.distractor_offset

@@ -28,6 +28,15 @@ def check_doses(name: str, values: Sequence[float], positive: bool = True) -> No
         raise BioattnError(f"{name} = {list(values)}: expected every value {bound}")
 
 
+def check_settle(section: str, settle: float, delay: float) -> None:
+    """A delay-window start (``settle`` after cue offset) inside the delay."""
+    if not float(settle) < float(delay):
+        raise BioattnError(
+            f"{section}.settle = {float(settle):g} s: expected less than t_delay "
+            f"= {float(delay):g} s"
+        )
+
+
 def by_repeat(
     x: np.ndarray, labels: Mapping[str, np.ndarray], axes: Sequence[str], sizes: Sequence[int]
 ) -> np.ndarray:

@@ -79,10 +79,7 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
             f"protocol.ne_dose.contrast_high = {p.contrast_high:g}: expected more than "
             f"contrast_low = {p.contrast_low:g}"
         )
-    if not float(p.settle) < float(p.t_delay):
-        raise BioattnError(
-            f"protocol.ne_dose.settle = {float(p.settle):g} s: expected less than t_delay"
-        )
+    dose.check_settle("protocol.ne_dose", p.settle, p.t_delay)
     return rec, other
 
 
