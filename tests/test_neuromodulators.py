@@ -254,9 +254,15 @@ def test_muscarinic_block_removes_the_baseline_suppression_and_nicotinic_block_t
     sensory = _run(model, _short(model))["sensory_milieu"]
     occ0 = _baseline_occupancy(model, "neuromod.ach.muscarinic")
     nic0 = _baseline_occupancy(model, "neuromod.ach.nicotinic")
-    assert float(sensory.f_E_ampa_rec[0]) == pytest.approx(1 / (1 - 0.7 * occ0), rel=1e-9)
-    assert float(sensory.f_I_background[0]) == pytest.approx(1 / (1 + 0.3 * occ0), rel=1e-9)
-    expected = 1 / ((1 - 0.2 * occ0) * (1 + 0.5 * nic0))
+    e = {k: float(model.value(f"neuromod.ach.{k}")) for k in (
+        "muscarinic.intracortical", "muscarinic.interneurons", "muscarinic.afferent",
+        "nicotinic.afferent")}  # fmt: skip
+    ampa = 1 / (1 + e["muscarinic.intracortical"] * occ0)
+    assert float(sensory.f_E_ampa_rec[0]) == pytest.approx(ampa, rel=1e-9) and ampa > 1.0
+    inhibition = 1 / (1 + e["muscarinic.interneurons"] * occ0)
+    assert float(sensory.f_I_background[0]) == pytest.approx(inhibition, rel=1e-9)
+    assert inhibition < 1.0
+    expected = 1 / ((1 + e["muscarinic.afferent"] * occ0) * (1 + e["nicotinic.afferent"] * nic0))
     assert float(sensory.f_E_stimulus[0]) == pytest.approx(expected, rel=1e-9)
 
 
