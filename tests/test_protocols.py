@@ -137,7 +137,6 @@ def test_contrast_response_saturates_and_attention_raises_it(standalone_dir):
     )
 
 
-
 @pytest.mark.slow  # ~4 min: 3 seeds x 2 repeats x 3 levels of 3.3 s at 0.05 ms
 def test_high_dopamine_silences_the_memory_and_narrows_delay_tuning(standalone_dir):
     """Vijayraghavan et al. 2007: high D1 stimulation suppresses delay firing for all directions;
