@@ -155,9 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit the readout of a multi-item run (visual-search, cross-attention, "
         "biased-competition, pulvinar-inactivation, two-streams, self-attention, "
         "masked-attention) with softmax Q/K/V attention and rival models; write fit.nc, "
-        "summary.json, provenance.json, config.toml and figures into FIT_DIR.",
+        "summary.json, provenance.json, config.toml and figures into FIT_DIR. A sweep of "
+        "visual-search, cross-attention or biased-competition over one parameter (e.g. "
+        "--grid 'neuromod.ne.level=3,10,30 nM' --grid seed=1..5) is fitted level by level: "
+        "which single softmax parameter explains the levels (L4).",
     )
-    fit.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a 'bioattn run' directory")
+    fit.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="RUN_DIR",
+        help="a 'bioattn run' directory, or a 'bioattn sweep' directory of one swept parameter "
+        "(and seeds): one fit per level, the one-parameter test L4 on the levels",
+    )
     fit.add_argument("--out", type=Path, required=True, metavar="FIT_DIR", help="fit directory")
     fit.add_argument(
         "--templates",
@@ -376,7 +385,10 @@ def _command_fit(args: argparse.Namespace, arguments: list[str]) -> int:
     )
     for what, path in (("RUN_DIR", args.run_dir), ("--templates", args.templates)):
         if path is not None and not path.is_dir():
-            raise BioattnError(f"{what} {path} does not exist; expected a 'bioattn run' directory")
+            raise BioattnError(
+                f"{what} {path} does not exist; expected a 'bioattn run' (or, for RUN_DIR, "
+                "'bioattn sweep') directory"
+            )
     results.check_output_free(args.out, args.force)
     _check_output_writable(args.out)
     start = time.perf_counter()

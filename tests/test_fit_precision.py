@@ -77,3 +77,36 @@ def test_needs_matching_query_and_key_dimensions(data):
         KeyPrecisionAttention().fit(wide, y)
     with pytest.raises(BioattnError, match="kappa must be a finite number > 0"):
         KeyPrecisionAttention().set_fitted(baseline=1.0, gain=1.0, beta=1.0, kappa=-1.0)
+
+
+def test_l4_names_key_precision_when_only_kappa_changes_with_level():
+    """Data whose levels differ in κ alone: among β, gain, baseline (softmax, one per level,
+    the rest shared) and κ (key precision, one per level), κ explains the levels best by BIC,
+    its per-level values are recovered, and β alone does clearly worse."""
+    from bioattn.fit import verdict_ladder
+    from bioattn.fit.models import MODELS
+
+    rng = np.random.default_rng(5)
+    kappas = (0.5, 2.0, 6.0)
+    X = random_trialset(600 * len(kappas), 4, 16, rng)
+    levels = np.repeat(np.arange(len(kappas), dtype=float), 600)
+    y = np.zeros((X.n_trials, X.n_out), dtype=int)
+    for j, kappa in enumerate(kappas):
+        index = np.flatnonzero(levels == j)
+        truth = KeyPrecisionAttention().set_fitted(baseline=3.0, gain=1.0, beta=5.0, kappa=kappa)
+        y[index] = simulate_counts(truth, X.subset(index), rng)
+    per_level = fit_by_level(X, y, levels, SoftmaxAttention(), n_boot=2)
+    comparison = compare_models(
+        X, y, {name: MODELS[name] for name in ("softmax", "linear_gain", "sigmoid_gate")}, 3
+    )
+    softmax = SoftmaxAttention().fit(X, y)
+    verdict = verdict_ladder(X, y, comparison, softmax, per_level=per_level, key_precision=True)
+    level4 = verdict["L4"]
+    assert level4["key_precision"]["distinct"]  # κ per level beats the softmax's β per level
+    assert level4["key_precision"]["log_likelihood_over_beta"] > 5.0
+    assert level4["parameter"] == "kappa"
+    np.testing.assert_allclose(level4["restricted"]["kappa"]["values"], kappas, rtol=0.3)
+    bic = {name: entry["bic"] for name, entry in level4["restricted"].items()}
+    assert bic["beta"] - bic["kappa"] > 10.0
+    without = verdict_ladder(X, y, comparison, softmax, per_level=per_level)["L4"]
+    assert "kappa" not in without["restricted"] and without["key_precision"] is None

@@ -37,6 +37,7 @@ from bioattn.fit.bootstrap import bootstrap_ci, clone
 from bioattn.fit.compare import bits_per_spike, cross_validated_log_likelihood, fold_indices
 from bioattn.fit.data import TrialSet, check_counts
 from bioattn.fit.models import MODELS, SoftmaxAttention, Uniform
+from bioattn.fit.precision import KeyPrecisionAttention
 from bioattn.fit.synthetic import simulate_counts
 
 __all__ = [
@@ -445,7 +446,7 @@ def _one_parameter_per_level(
     X: TrialSet,
     counts: np.ndarray,
     levels: np.ndarray,
-    pooled: SoftmaxAttention,
+    pooled: MixtureModel,
     parameter: str,
 ) -> tuple[float, np.ndarray]:
     """Total log-likelihood when only ``parameter`` varies across levels and the others are
@@ -460,8 +461,9 @@ def _one_parameter_per_level(
         "baseline": 10.0 * max(current, mean_rate),
         "gain": 10.0 * max(current, mean_rate / max(mean_value, 1e-9)),
         "sink": 30.0,
+        "kappa": max(5.0 * current, 20.0),
     }[parameter]
-    lower = -30.0 if parameter == "sink" else 0.0
+    lower = {"sink": -30.0, "kappa": 1e-6}.get(parameter, 0.0)
     model = clone(pooled)
     total, values = 0.0, []
     for value in np.unique(levels):
@@ -498,7 +500,7 @@ def _refine_shared(
     X: TrialSet,
     counts: np.ndarray,
     levels: np.ndarray,
-    pooled: SoftmaxAttention,
+    pooled: MixtureModel,
     parameter: str,
     values: np.ndarray,
     bounds: tuple[float, float],
@@ -541,9 +543,12 @@ def _refine_shared(
     return -float(result.fun) * n_trials, result.x[:n_levels].copy()
 
 
-def _level4(X: TrialSet, counts: np.ndarray, per_level: xr.Dataset) -> dict[str, Any]:
+def _level4(
+    X: TrialSet, counts: np.ndarray, per_level: xr.Dataset, key_precision: bool = False
+) -> dict[str, Any]:
     """L4: does one softmax parameter per level explain the manipulation as well as refitting
-    everything per level (BIC)?"""
+    everything per level (BIC)?  ``key_precision``: also κ of a pooled
+    :class:`~bioattn.fit.precision.KeyPrecisionAttention` (the other parameters shared)."""
     if not isinstance(per_level, xr.Dataset) or "trial_level" not in per_level:
         raise BioattnError("per_level must be the Dataset returned by fit_by_level")
     if per_level.attrs.get("estimator") != SoftmaxAttention.__name__:
@@ -584,15 +589,58 @@ def _level4(X: TrialSet, counts: np.ndarray, per_level: xr.Dataset) -> dict[str,
             "bic": _information_criteria(ll, k, n_trials)["bic"],
             "values": values,
         }
+    precision = None
+    if key_precision:
+        precision = _key_precision_per_level(X, counts, levels, hyper, restricted["beta"])
+        if precision["distinct"]:
+            restricted["kappa"] = precision["kappa"]
     parameter = min(restricted, key=lambda name: restricted[name]["bic"])
     excess = restricted[parameter]["bic"] - free_bic
+    best = restricted[parameter]["bic"]
     return {
         "holds": bool(excess <= L4_BIC_TOLERANCE),
         "parameter": parameter,
+        # Candidates the data cannot tell from the best (e.g. κ and β: for small κ the von Mises
+        # match is 1 − κ(1 − cos Δ), so κ scales the logits as β does).
+        "equivalent": sorted(
+            name for name, entry in restricted.items() if entry["bic"] - best <= L4_BIC_TOLERANCE
+        ),
         "bic_excess": float(excess),
         "free_bic": float(free_bic),
         "free_n_params": free_k,
         "restricted": restricted,
+        "key_precision": precision,
+    }
+
+
+def _key_precision_per_level(
+    X: TrialSet,
+    counts: np.ndarray,
+    levels: np.ndarray,
+    hyper: dict[str, Any],
+    beta: dict[str, Any],
+) -> dict[str, Any]:
+    """κ per level of a pooled :class:`KeyPrecisionAttention` (the other parameters shared),
+    against ``beta``, the softmax's β-per-level fit.  For small κ the match is
+    1 − κ(1 − cos Δ) and κ scales the logits as β does, while the key-precision model has
+    fewer parameters (no M), so BIC alone would credit κ with a mere change of β.  κ is a
+    distinct answer (``distinct``) only where its log-likelihood exceeds β's by more than
+    :data:`L4_BIC_TOLERANCE` / 2 nats (a ΔBIC of 10 at equal parameter counts)."""
+    pooled = KeyPrecisionAttention(**{k: v for k, v in hyper.items() if k != "item_bias"})
+    pooled.fit(X, counts)
+    ll, values = _one_parameter_per_level(X, counts, levels, pooled, "kappa")
+    k = pooled.n_params_ - 1 + len(np.unique(levels))
+    kappa = {
+        "log_likelihood": ll,
+        "n_params": k,
+        "bic": _information_criteria(ll, k, X.n_trials)["bic"],
+        "values": values,
+    }
+    advantage = float(ll - beta["log_likelihood"])
+    return {
+        "kappa": kappa,
+        "log_likelihood_over_beta": advantage,
+        "distinct": bool(advantage > L4_BIC_TOLERANCE / 2),
     }
 
 
@@ -614,6 +662,7 @@ def verdict_ladder(
     ground_truth_weights: ArrayLike | None = None,
     per_level: xr.Dataset | None = None,
     level_data: tuple[TrialSet, ArrayLike] | None = None,
+    key_precision: bool = False,
 ) -> dict[str, Any]:
     r"""How far up the ladder of claims "this circuit does softmax attention" the data reach.
 
@@ -644,6 +693,12 @@ def verdict_ladder(
         likelihood, so the test errs against L4. ``None`` without ``per_level``.
         ``level_data`` = (X, y) of the trials ``per_level`` was fitted to, when they are not
         X, y (e.g. L1–L3 on the intact circuit, L4 on intact and inactivated trials).
+        ``key_precision``: κ per level of a pooled
+        :class:`~bioattn.fit.precision.KeyPrecisionAttention` is compared with the softmax's
+        β per level by log-likelihood (``"key_precision"`` in the result; small κ only
+        rescales the logits, as β does); where κ is better by more than half the tolerance
+        (nats) it joins the candidates, against the same all-free softmax fits (restricted
+        fits of either family are likelihoods of the same trials).
 
     Returns
     -------
@@ -717,10 +772,11 @@ def verdict_ladder(
     if per_level is None:
         level4 = None
     elif level_data is None:
-        level4 = _level4(X, counts, per_level)
+        level4 = _level4(X, counts, per_level, key_precision)
     else:
         level_X = _check_trialset(level_data[0])
-        level4 = _level4(level_X, check_counts(level_X, level_data[1]), per_level)
+        level_y = check_counts(level_X, level_data[1])
+        level4 = _level4(level_X, level_y, per_level, key_precision)
 
     ladder = [level1, level2, level3] + ([level4] if level4 is not None else [])
     reached = 0

@@ -1,5 +1,9 @@
 r"""``bioattn fit RUN_DIR``: how well, and where, softmax attention describes a circuit run.
 
+``RUN_DIR`` may also be a sweep of one parameter (:mod:`bioattn.fit.sweep_levels`): the main
+fits then use its reference level and item 4 and L4 run over the swept levels — the map from
+a neuromodulator level to the attention layer's parameters.
+
 For a run of a multi-item protocol (:mod:`bioattn.fit.circuit` turns it into trials), every
 analysis below is one call of :mod:`bioattn.fit.evaluate`:
 
@@ -45,7 +49,7 @@ from scipy.stats import spearmanr
 
 from bioattn import mixing
 from bioattn.errors import BioattnError
-from bioattn.fit import circuit
+from bioattn.fit import circuit, sweep_levels
 from bioattn.fit.bootstrap import bootstrap_ci, clone
 from bioattn.fit.compare import cross_validated_log_likelihood
 from bioattn.fit.evaluate import (
@@ -124,6 +128,7 @@ class Analysis:
     extra_models: dict[str, Any] = field(default_factory=dict)
     non_causal: circuit.CircuitFitData | None = None
     template_source: str = "run"
+    level_units: dict[str, str] = field(default_factory=dict)  # beside _LEVEL_UNITS
 
 
 @dataclass
@@ -266,6 +271,57 @@ def _analysis(
     return analysis
 
 
+#: Protocols whose sweeps ``bioattn fit SWEEP_DIR`` fits level by level (one scene layout).
+SWEEP_PROTOCOLS = ("visual-search", "cross-attention", "biased-competition")
+
+
+def _sweep_analysis(path: Path, templates_dir: Path | None, n_bins: int) -> tuple[Analysis, str]:
+    """A one-parameter sweep (:mod:`bioattn.fit.sweep_levels`) as one manipulation: the main
+    fits on the reference level (all levels with ``--templates``), one fit per level."""
+    sweep = sweep_levels.read_sweep(path, needs_reference=templates_dir is None)
+    protocol = sweep.protocol
+    if protocol not in SWEEP_PROTOCOLS:
+        raise BioattnError(
+            f"sweep {path} is of protocol {protocol!r}; a fit per level reads sweeps of one of "
+            f"{list(SWEEP_PROTOCOLS)}"
+        )
+    first = sweep.points[0]
+    if templates_dir is None:
+        templates, source = (
+            sweep_levels.level_templates(sweep),
+            (f"sweep level {sweep.reference:g} {sweep.unit}"),
+        )
+    else:
+        templates, source = _templates(first.dataset, protocol, templates_dir, sweep.model)
+    label = sweep.parameter.replace(".", "_")
+    by_level = []
+    for level in sweep.levels:
+        points = [p for p in sweep.points if p.level == level]
+        parts = [
+            circuit.scene_data(
+                p.dataset, templates, n_bins=n_bins,
+                trials=np.flatnonzero(p.dataset["set_size"].values > 1),
+            )
+            for p in points
+        ]  # fmt: skip
+        by_level.append(circuit.concatenate(parts, "sweep_seed", [p.seed for p in points]))
+    levelled = circuit.concatenate(by_level, label, sweep.levels)
+    main = levelled
+    reference = [p for p in sweep.points if p.level == sweep.reference]
+    if reference:
+        main = by_level[sweep.levels.index(sweep.reference)]
+    analysis = Analysis(
+        protocol,
+        FIT_PROTOCOLS[protocol],
+        main,
+        levels={label: levelled},
+        primary_level=label,
+        template_source=source,
+        level_units={label: f"{sweep.parameter} ({sweep.unit})"},
+    )
+    return analysis, (reference or [first])[0].config_toml
+
+
 # --------------------------------------------------------------------------------------------
 # the analyses
 # --------------------------------------------------------------------------------------------
@@ -350,7 +406,7 @@ def _level_fits(
         per_level = by_level(SoftmaxAttention, data, label)
         fits[label] = per_level
         summary[label] = {
-            "unit": _LEVEL_UNITS[label],
+            "unit": analysis.level_units.get(label) or _LEVEL_UNITS[label],
             "levels": [float(v) for v in per_level["level"].values],
             **{
                 name: [float(v) for v in per_level[name].values]
@@ -372,14 +428,23 @@ def _level_fits(
 def _level4_summary(level4: dict | None) -> dict | None:
     if level4 is None:
         return None
+    precision = level4.get("key_precision")
     return {
         "holds": level4["holds"],
         "parameter": level4["parameter"],
+        "equivalent": level4["equivalent"],
         "bic_excess": level4["bic_excess"],
         "values": [float(v) for v in level4["restricted"][level4["parameter"]]["values"]],
         "bic_by_parameter": {
             name: float(entry["bic"] - level4["free_bic"])
             for name, entry in level4["restricted"].items()
+        },
+        "key_precision": None
+        if precision is None
+        else {
+            "kappa_values": [float(v) for v in precision["kappa"]["values"]],
+            "log_likelihood_over_beta": float(precision["log_likelihood_over_beta"]),
+            "distinct": precision["distinct"],
         },
     }
 
@@ -430,15 +495,18 @@ def fit_run(
     options: FitOptions | None = None,
     progress: bool = True,
 ) -> FitReport:
-    """Every analysis of the module docstring on one run; returns the dataset, summary and
-    figures of the fit directory."""
+    """Every analysis of the module docstring on one run (or one-parameter sweep directory);
+    returns the dataset, summary and figures of the fit directory."""
     from bioattn.fit import figures
 
     options = options or FitOptions()
     start = time.perf_counter()
     run_dir = Path(run_dir)
-    ds, config_toml = _load(run_dir)
-    analysis = _analysis(ds, config_toml, templates_dir, options.n_bins)
+    if sweep_levels.is_sweep_dir(run_dir):
+        analysis, config_toml = _sweep_analysis(run_dir, templates_dir, options.n_bins)
+    else:
+        ds, config_toml = _load(run_dir)
+        analysis = _analysis(ds, config_toml, templates_dir, options.n_bins)
     main = analysis.main
     X, y = main.X, main.counts
     rng = np.random.default_rng(options.random_state)
@@ -471,10 +539,12 @@ def fit_run(
     _say(progress, f"fits per level: {list(analysis.levels) or 'none'}", start)
     level_fits, level_summary = _level_fits(analysis, options)
     per_level = level_data = None
+    key_precision = False
     if analysis.primary_level is not None:
         per_level = level_fits[analysis.primary_level]
         levelled = analysis.levels[analysis.primary_level]
         level_data = (levelled.X, levelled.counts)
+        key_precision = levelled.query_features == levelled.key_features == _FEATURE_DIMS
     use_truth = main.ground_truth is not None and X.d_q == X.d_k
     verdict = verdict_ladder(
         X,
@@ -484,6 +554,7 @@ def fit_run(
         ground_truth_weights=main.ground_truth if use_truth else None,
         per_level=per_level,
         level_data=level_data,
+        key_precision=key_precision,
     )
 
     _say(progress, "mixing vs transformation", start)
