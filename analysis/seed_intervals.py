@@ -6,11 +6,14 @@ metric: the mean over seeds, the two-sided 95 % Student-t interval of the mean
 (mean ± t₀.₉₇₅,ₙ₋₁ · s/√n) and n.  ``--ratio A/B`` adds the per-seed ratio of two metrics
 (e.g. ``ami_inactivated/ami_intact``) with its interval, ``--difference A-B`` their per-seed
 (paired) difference: an interval of the difference that excludes 0 says A and B differ.
+Several sweep directories of the same grid (e.g. seeds 1-5 and a replication on seeds 6-10)
+are pooled, seed by seed.
 
 Usage::
 
-    python analysis/seed_intervals.py sweeps/pulvinar [--ratio ami_inactivated/ami_intact]
-        [--difference ami_intact-ami_inactivated] [--json out.json]
+    python analysis/seed_intervals.py sweeps/pulvinar [sweeps/pulvinar-6-10 ...]
+        [--ratio ami_inactivated/ami_intact] [--difference ami_intact-ami_inactivated]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -46,18 +49,21 @@ def _points(sweep: Path) -> list[tuple[dict, dict]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("sweep", type=Path, help="sweep output directory")
+    parser.add_argument("sweep", type=Path, nargs="+", help="sweep output directories (pooled)")
     parser.add_argument("--ratio", action="append", default=[], help="per-seed ratio A/B")
     parser.add_argument(
         "--difference", action="append", default=[], help="per-seed (paired) difference A-B"
     )
     parser.add_argument("--json", type=Path, help="also write the table as JSON")
     args = parser.parse_args(argv)
-    points = _points(args.sweep) if args.sweep.is_dir() else []
-    if not points:
-        print(f"bioattn: {args.sweep}: no finished sweep points (expected DIR/points/*/point.json)",
-              file=sys.stderr)  # fmt: skip
-        return 2
+    points = []
+    for sweep in args.sweep:
+        found = _points(sweep) if sweep.is_dir() else []
+        if not found:
+            print(f"bioattn: {sweep}: no finished sweep points (expected DIR/points/*/point.json)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        points += found
     for spec, sep in [(r, "/") for r in args.ratio] + [(d, "-") for d in args.difference]:
         names = spec.split(sep)
         known = points[0][1]
