@@ -72,8 +72,15 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)  # fmt: skip
             return 2
     groups: dict[str, list[dict]] = defaultdict(list)
+    seeds: dict[str, set] = defaultdict(set)
     for coords, summary in points:
-        label = ", ".join(f"{k}={v}" for k, v in coords.items() if k != SEED) or "all points"
+        label = ", ".join(f"{k}={float(v):g}" for k, v in coords.items() if k != SEED)
+        label = label or "all points"
+        if coords.get(SEED) in seeds[label]:
+            print(f"bioattn: seed {coords.get(SEED)} of {label!r} is in two points; expected "
+                  "the pooled sweeps to hold different seeds", file=sys.stderr)  # fmt: skip
+            return 2
+        seeds[label].add(coords.get(SEED))
         groups[label].append(summary)
     out = []
     for label, summaries in groups.items():

@@ -79,34 +79,48 @@ def test_needs_matching_query_and_key_dimensions(data):
         KeyPrecisionAttention().set_fitted(baseline=1.0, gain=1.0, beta=1.0, kappa=-1.0)
 
 
-def test_l4_names_key_precision_when_only_kappa_changes_with_level():
-    """Data whose levels differ in κ alone: among β, gain, baseline (softmax, one per level,
-    the rest shared) and κ (key precision, one per level), κ explains the levels best by BIC,
-    its per-level values are recovered, and β alone does clearly worse."""
+def _l4(truths: list[dict], seed: int) -> dict:
+    """L4 with key precision on data whose level j is simulated from ``truths[j]``
+    (KeyPrecisionAttention parameters), 600 trials per level."""
     from bioattn.fit import verdict_ladder
     from bioattn.fit.models import MODELS
 
-    rng = np.random.default_rng(5)
-    kappas = (0.5, 2.0, 6.0)
-    X = random_trialset(600 * len(kappas), 4, 16, rng)
-    levels = np.repeat(np.arange(len(kappas), dtype=float), 600)
+    rng = np.random.default_rng(seed)
+    X = random_trialset(600 * len(truths), 4, 16, rng)
+    levels = np.repeat(np.arange(len(truths), dtype=float), 600)
     y = np.zeros((X.n_trials, X.n_out), dtype=int)
-    for j, kappa in enumerate(kappas):
+    for j, truth in enumerate(truths):
         index = np.flatnonzero(levels == j)
-        truth = KeyPrecisionAttention().set_fitted(baseline=3.0, gain=1.0, beta=5.0, kappa=kappa)
-        y[index] = simulate_counts(truth, X.subset(index), rng)
+        model = KeyPrecisionAttention().set_fitted(baseline=3.0, gain=1.0, **truth)
+        y[index] = simulate_counts(model, X.subset(index), rng)
     per_level = fit_by_level(X, y, levels, SoftmaxAttention(), n_boot=2)
     comparison = compare_models(
         X, y, {name: MODELS[name] for name in ("softmax", "linear_gain", "sigmoid_gate")}, 3
     )
     softmax = SoftmaxAttention().fit(X, y)
-    verdict = verdict_ladder(X, y, comparison, softmax, per_level=per_level, key_precision=True)
-    level4 = verdict["L4"]
-    assert level4["key_precision"]["distinct"]  # κ per level beats the softmax's β per level
-    assert level4["key_precision"]["log_likelihood_over_beta"] > 5.0
-    assert level4["parameter"] == "kappa"
+    with_kappa = verdict_ladder(X, y, comparison, softmax, per_level=per_level, key_precision=True)
+    without = verdict_ladder(X, y, comparison, softmax, per_level=per_level)
+    return with_kappa["L4"], without["L4"]
+
+
+def test_l4_names_key_precision_when_only_kappa_changes_with_level():
+    """Levels that differ in κ alone: κ per level beats β per level (of the softmax and of the
+    key-precision model) and is named, with its per-level values recovered."""
+    kappas = (0.5, 2.0, 6.0)
+    level4, without = _l4([{"beta": 5.0, "kappa": k} for k in kappas], seed=5)
+    assert level4["key_precision"]["distinct"]
+    assert level4["parameter"] == "kappa" and level4["holds"]
     np.testing.assert_allclose(level4["restricted"]["kappa"]["values"], kappas, rtol=0.3)
-    bic = {name: entry["bic"] for name, entry in level4["restricted"].items()}
-    assert bic["beta"] - bic["kappa"] > 10.0
-    without = verdict_ladder(X, y, comparison, softmax, per_level=per_level)["L4"]
     assert "kappa" not in without["restricted"] and without["key_precision"] is None
+
+
+def test_l4_does_not_name_key_precision_when_a_sharp_match_changes_its_beta():
+    """Levels that differ in β of a sharp von Mises match (κ = 4 fixed): the softmax's bilinear
+    match fits every level worse than the key-precision model, but κ per level is not better
+    than β per level of that model, so κ is not distinct."""
+    level4, _ = _l4([{"beta": b, "kappa": 4.0} for b in (1.0, 3.0, 8.0)], seed=6)
+    assert not level4["key_precision"]["distinct"]
+    assert level4["key_precision"]["log_likelihood_over_beta"] < 5.0
+    assert "kappa" not in level4["restricted"]
+    # The all-free reference is the better family: the key-precision fits per level.
+    assert level4["free_bic"] == pytest.approx(level4["key_precision"]["free_bic"])

@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 from bioattn import cli, config
+from bioattn.errors import BioattnError
 from bioattn.fit import sweep_levels
 from bioattn.fit.report import FitOptions, fit_run
 from bioattn.sweep.grid import Axis, SweepSpec
@@ -18,7 +19,8 @@ from bioattn.sweep.store import PointStore
 
 N_CELLS, N_LOC, WINDOW = 64, 4, 0.3
 FEATURES = np.radians([0.0, 90.0, 180.0, 270.0])
-BETA_BY_LEVEL = {3: 0.5, 10: 1.0, 30: 2.0}  # nM -> β of the simulated mixture
+BETA_BY_LEVEL = {3: 0.5, 10: 1.0, 30: 2.0}  # nM -> β of the simulated mixture (gain 1)
+GAIN_BY_LEVEL = {3: 0.6, 10: 1.0, 30: 1.6}  # nM -> readout gain (β 1.5)
 
 
 def _profile(angle: float) -> np.ndarray:
@@ -26,10 +28,11 @@ def _profile(angle: float) -> np.ndarray:
     return 2.0 + 60.0 * np.exp(3.0 * (np.cos(preferred - angle) - 1.0))
 
 
-def _scene_run(rng: np.random.Generator, beta: float, n_pairs: int = 120) -> xr.Dataset:
+def _scene_run(rng: np.random.Generator, beta: float, gain: float, n_pairs: int = 120):
     """Visual-search-like trials: 8 single items (templates), then scenes of 2-3 items whose
-    readout is Σ_i w_i profile_i with w = softmax(β cos Δ_i) (Δ: feature distance to the query)."""
-    rows = {k: [] for k in ("counts", "charge", "feature", "contrast", "query", "size")}
+    readout is gain · Σ_i w_i profile_i with w = softmax(β cos Δ_i) (Δ: feature distance to the
+    query); the cue strength (query gain 0.5, 1 or 2) is recorded but does not act."""
+    rows = {k: [] for k in ("counts", "charge", "feature", "contrast", "query", "size", "cue")}
     for k in range(8 + n_pairs):
         size = 1 if k < 8 else int(rng.integers(2, 4))
         locations = rng.permutation(N_LOC)[:size]
@@ -39,10 +42,13 @@ def _scene_run(rng: np.random.Generator, beta: float, n_pairs: int = 120) -> xr.
         w /= w.sum()
         feature, contrast, charge = np.full(N_LOC, np.nan), np.zeros(N_LOC), np.zeros(N_LOC)
         feature[locations], contrast[locations], charge[locations] = np.degrees(angles), 1.0, w
-        rate = sum(wi * _profile(a) for wi, a in zip(w, angles, strict=True))
+        rate = (gain if size > 1 else 1.0) * sum(
+            wi * _profile(a) for wi, a in zip(w, angles, strict=True)
+        )
         for name, value in (("counts", rng.poisson(rate * WINDOW)), ("charge", 1e-9 * charge),
                             ("feature", feature), ("contrast", contrast),
-                            ("query", np.degrees(query)), ("size", size)):  # fmt: skip
+                            ("query", np.degrees(query)), ("size", size),
+                            ("cue", (0.5, 1.0, 2.0)[k % 3])):  # fmt: skip
             rows[name].append(value)
     counts = xr.DataArray(np.array(rows["counts"])[None], dims=("seed", "trial", "readout_cell"),
                           attrs={"units": "spikes", "window_s": WINDOW})  # fmt: skip
@@ -54,7 +60,7 @@ def _scene_run(rng: np.random.Generator, beta: float, n_pairs: int = 120) -> xr.
             "item_feature": (("trial", "location"), np.array(rows["feature"])),
             "item_contrast": (("trial", "location"), np.array(rows["contrast"])),
             "query": ("trial", np.array(rows["query"])),
-            "query_gain": ("trial", np.ones(n)),
+            "query_gain": ("trial", np.array(rows["cue"])),
             "spatial_cue": ("trial", np.full(n, -1)),
             "set_size": ("trial", np.array(rows["size"])),
         },
@@ -62,7 +68,11 @@ def _scene_run(rng: np.random.Generator, beta: float, n_pairs: int = 120) -> xr.
     )
 
 
-def _sweep(path, levels=(3, 10, 30), seeds=(1, 2), extra_axis=None) -> PointStore:
+def _sweep(path, truth=None, levels=(3, 10, 30), seeds=(1, 2), extra_axis=None, stray=False):
+    """A finished sweep over neuromod.ne.level as bioattn sweep leaves it: points, and the
+    current definition's ids in summary.csv; ``truth``: level -> (β, gain); ``stray``: one more
+    finished point that an earlier definition left (not in summary.csv)."""
+    truth = truth or {level: (BETA_BY_LEVEL[level], 1.0) for level in levels}
     axes = [Axis("neuromod.ne.level", tuple(levels), "nM"), Axis("seed", tuple(seeds))]
     if extra_axis is not None:
         axes.insert(1, extra_axis)
@@ -70,26 +80,32 @@ def _sweep(path, levels=(3, 10, 30), seeds=(1, 2), extra_axis=None) -> PointStor
     store = PointStore(path)
     store.prepare(spec)
     rng = np.random.default_rng(0)
-    for n, point in enumerate(spec.points()):
+    ids = []
+    for n, point in enumerate([*spec.points(), *spec.points()[:1]] if stray else spec.points()):
         model = config.load_model("multi_item", point.override_args())
-        level = point.coords["neuromod.ne.level"]
         pid = f"{n:016x}"
         token = store.begin(pid)
-        store.write(pid, token, {"coords": point.coords, "seed": point.seed},
-                    dataset=_scene_run(rng, BETA_BY_LEVEL[level]),
+        dataset = _scene_run(rng, *truth[point.coords["neuromod.ne.level"]])
+        store.write(pid, token, {"coords": point.coords, "seed": point.seed}, dataset=dataset,
                     config_toml=config.to_toml(model), provenance={}, summary={})  # fmt: skip
+        ids.append(pid)
+    if stray:
+        ids.pop()
+    rows = "".join(f"{pid},{n}\n" for n, pid in enumerate(ids))
+    (path / "summary.csv").write_text("point_id,seed\n" + rows, encoding="utf-8")
     return store
 
 
 @pytest.fixture(scope="module")
 def ne_sweep(tmp_path_factory):
-    return _sweep(tmp_path_factory.mktemp("ne") / "sweep").out
+    return _sweep(tmp_path_factory.mktemp("ne") / "sweep", stray=True).out
 
 
 def test_points_are_grouped_by_the_swept_level_with_the_model_value_as_reference(ne_sweep):
     sweep = sweep_levels.read_sweep(ne_sweep)
     assert sweep.parameter == "neuromod.ne.level" and sweep.unit == "nM"
     assert sweep.levels == [3.0, 10.0, 30.0]
+    # The stray point of an earlier definition (level 3, seed 1 again) is not read.
     assert [(p.level, p.seed) for p in sweep.points] == [
         (level, seed) for level in (3.0, 10.0, 30.0) for seed in (1, 2)
     ]
@@ -97,14 +113,30 @@ def test_points_are_grouped_by_the_swept_level_with_the_model_value_as_reference
     templates = sweep_levels.level_templates(sweep)
     np.testing.assert_allclose(templates.contrasts, [1.0])
     assert int(np.argmax(templates.profiles[0])) == 0  # aligned to 0°
+    described = sweep_levels.describe(sweep)
+    assert described["reference_level"] == 10.0
+    assert described["levels"]["3"] == {"seeds": [1, 2], "multi_item_trials": 240}
+
+
+def test_reference_level_compares_si_values_without_an_absolute_tolerance():
+    """Conductances are ~1e-9 S: an absolute tolerance would call every level the model's."""
+    base = config.load_model("multi_item").value("pfc.g_nmda_ee")
+    model_ns = round(float(base) * 1e9, 6)  # the model's value in nS
+    spec = SweepSpec("visual-search", model="multi_item")
+    points = [sweep_levels.SweepPoint(v, 1, xr.Dataset(attrs={"model": "multi_item"}), "")
+              for v in (0.5, model_ns, 0.9)]  # fmt: skip
+    axis = Axis("pfc.g_nmda_ee", (0.5, model_ns, 0.9), "nS")
+    assert sweep_levels.reference_level(spec, axis, points) == model_ns
+    with pytest.raises(BioattnError, match="0 levels of pfc.g_nmda_ee"):
+        sweep_levels.reference_level(spec, axis, [points[0], points[2]])
 
 
 def test_fit_per_level_recovers_the_beta_of_each_level_and_l4_finds_beta(ne_sweep):
     options = FitOptions(n_boot=4, n_level_boot=4, n_recovery=1, n_ci=200)
-    report = fit_run(ne_sweep, options=options, progress=False)
-    summary = report.summary
+    summary = fit_run(ne_sweep, options=options, progress=False).summary
     assert summary["template_source"] == "sweep level 10 nM"
     assert summary["n_trials"] == 2 * 120  # the reference level's scenes, both seeds
+    assert summary["sweep"]["parameter"] == "neuromod.ne.level"
     block = summary["attention_map"]["neuromod_ne_level"]
     assert block["unit"] == "neuromod.ne.level (nM)"
     assert block["levels"] == [3.0, 10.0, 30.0]
@@ -121,13 +153,28 @@ def test_fit_per_level_recovers_the_beta_of_each_level_and_l4_finds_beta(ne_swee
     assert min(delta["gain"], delta["baseline"]) > delta["beta"] + 10.0
     # κ per level fits no better than β per level (small κ rescales the logits): not distinct.
     assert level4["key_precision"]["log_likelihood_over_beta"] < 5.0
-    assert not level4["key_precision"]["distinct"] and "kappa" not in delta
+    assert "kappa" not in delta
+
+
+def test_a_readout_gain_that_changes_with_level_is_found_as_the_fitted_gain(tmp_path):
+    """The templates come from the reference level only: a readout gain that differs between
+    levels stays in the fitted value gain (templates per level would absorb it)."""
+    truth = {level: (1.5, g) for level, g in GAIN_BY_LEVEL.items()}
+    path = _sweep(tmp_path / "gain", truth=truth).out
+    options = FitOptions(n_boot=4, n_level_boot=4, n_recovery=1, n_ci=200)
+    summary = fit_run(path, options=options, progress=False).summary
+    gain = np.array(summary["attention_map"]["neuromod_ne_level"]["gain"])
+    np.testing.assert_allclose(gain / gain[1], [0.6, 1.0, 1.6], rtol=0.15)
+    assert summary["verdict"]["L4"]["parameter"] == "gain"
 
 
 def test_sweeps_that_cannot_be_fitted_per_level_are_one_line_errors(tmp_path, capsys):
     two = _sweep(tmp_path / "two", extra_axis=Axis("pfc.g_nmda_ee", (0.5, 0.6), "nS")).out
     no_reference = _sweep(tmp_path / "noref", levels=(3, 30)).out
-    for path, expected in ((two, "exactly one swept parameter"), (no_reference, "--templates")):
+    unfinished = _sweep(tmp_path / "unfinished").out
+    (unfinished / "summary.csv").unlink()
+    for path, expected in ((two, "exactly one swept parameter"), (no_reference, "--templates"),
+                           (unfinished, "unfinished")):  # fmt: skip
         out = tmp_path / "fit"
         assert cli.main(["fit", str(path), "--out", str(out)]) == cli.EXIT_USAGE
         err = capsys.readouterr().err

@@ -91,6 +91,13 @@ def concatenate(parts: list[CircuitFitData], label: str, levels: list[float]) ->
                 f"conditions of {label!r} have different query/key features: "
                 f"{first.query_features} vs {part.query_features}"
             )
+        shape, first_shape = part.X.values.shape[1:], first.X.values.shape[1:]
+        if shape != first_shape or part.X.duration != first.X.duration:
+            raise BioattnError(
+                f"conditions of {label!r} differ in items x bins {first_shape} vs {shape} or in "
+                f"counting window {first.X.duration:g} vs {part.X.duration:g} s; expected one "
+                "design"
+            )
 
     def stack(name: str) -> np.ndarray:
         return np.concatenate([getattr(part.X, name) for part in parts])

@@ -594,14 +594,16 @@ def _level4(
         precision = _key_precision_per_level(X, counts, levels, hyper, restricted["beta"])
         if precision["distinct"]:
             restricted["kappa"] = precision["kappa"]
+        # The all-free reference: the better family, refitted per level.
+        if precision["free_bic"] < free_bic:
+            free_bic, free_k = precision["free_bic"], precision["free_n_params"]
     parameter = min(restricted, key=lambda name: restricted[name]["bic"])
     excess = restricted[parameter]["bic"] - free_bic
     best = restricted[parameter]["bic"]
     return {
         "holds": bool(excess <= L4_BIC_TOLERANCE),
         "parameter": parameter,
-        # Candidates the data cannot tell from the best (e.g. κ and β: for small κ the von Mises
-        # match is 1 − κ(1 − cos Δ), so κ scales the logits as β does).
+        # Candidates the data cannot tell from the best by BIC.
         "equivalent": sorted(
             name for name, entry in restricted.items() if entry["bic"] - best <= L4_BIC_TOLERANCE
         ),
@@ -620,27 +622,42 @@ def _key_precision_per_level(
     hyper: dict[str, Any],
     beta: dict[str, Any],
 ) -> dict[str, Any]:
-    """κ per level of a pooled :class:`KeyPrecisionAttention` (the other parameters shared),
-    against ``beta``, the softmax's β-per-level fit.  For small κ the match is
-    1 − κ(1 − cos Δ) and κ scales the logits as β does, while the key-precision model has
-    fewer parameters (no M), so BIC alone would credit κ with a mere change of β.  κ is a
-    distinct answer (``distinct``) only where its log-likelihood exceeds β's by more than
-    :data:`L4_BIC_TOLERANCE` / 2 nats (a ΔBIC of 10 at equal parameter counts)."""
+    """κ per level of a pooled :class:`KeyPrecisionAttention` (the other parameters shared)
+    against the two ways the levels could change the logits' scale instead: β per level of the
+    softmax (``beta``; for small κ the von Mises match is 1 − κ(1 − cos Δ) and κ rescales
+    cos Δ exactly as the softmax's β does) and β per level of the key-precision model itself
+    (a sharp match whose weight changes).  κ is a distinct answer (``distinct``) only where
+    its log-likelihood beats both by more than :data:`L4_BIC_TOLERANCE` / 2 nats (a ΔBIC of
+    10 at equal parameter counts; the softmax has more parameters, so against it the
+    comparison errs against κ).  Also the all-free key-precision fits per level
+    (``free_bic``), which join the L4 reference."""
     pooled = KeyPrecisionAttention(**{k: v for k, v in hyper.items() if k != "item_bias"})
     pooled.fit(X, counts)
-    ll, values = _one_parameter_per_level(X, counts, levels, pooled, "kappa")
-    k = pooled.n_params_ - 1 + len(np.unique(levels))
-    kappa = {
-        "log_likelihood": ll,
-        "n_params": k,
-        "bic": _information_criteria(ll, k, X.n_trials)["bic"],
-        "values": values,
-    }
-    advantage = float(ll - beta["log_likelihood"])
+    unique = np.unique(levels)
+    k = pooled.n_params_ - 1 + unique.size
+    out: dict[str, Any] = {}
+    for parameter in ("kappa", "beta"):
+        ll, values = _one_parameter_per_level(X, counts, levels, pooled, parameter)
+        out[parameter] = {
+            "log_likelihood": ll,
+            "n_params": k,
+            "bic": _information_criteria(ll, k, X.n_trials)["bic"],
+            "values": values,
+        }
+    free_ll = sum(
+        clone(pooled).fit(X.subset(index), counts[index]).log_likelihood_
+        for index in (np.flatnonzero(levels == value) for value in unique)
+    )
+    free_k = pooled.n_params_ * unique.size
+    rival = max(float(beta["log_likelihood"]), float(out["beta"]["log_likelihood"]))
+    advantage = float(out["kappa"]["log_likelihood"]) - rival
     return {
-        "kappa": kappa,
+        "kappa": out["kappa"],
+        "beta_key_precision": out["beta"],
         "log_likelihood_over_beta": advantage,
         "distinct": bool(advantage > L4_BIC_TOLERANCE / 2),
+        "free_bic": _information_criteria(free_ll, free_k, X.n_trials)["bic"],
+        "free_n_params": free_k,
     }
 
 
@@ -694,11 +711,12 @@ def verdict_ladder(
         ``level_data`` = (X, y) of the trials ``per_level`` was fitted to, when they are not
         X, y (e.g. L1–L3 on the intact circuit, L4 on intact and inactivated trials).
         ``key_precision``: κ per level of a pooled
-        :class:`~bioattn.fit.precision.KeyPrecisionAttention` is compared with the softmax's
-        β per level by log-likelihood (``"key_precision"`` in the result; small κ only
-        rescales the logits, as β does); where κ is better by more than half the tolerance
-        (nats) it joins the candidates, against the same all-free softmax fits (restricted
-        fits of either family are likelihoods of the same trials).
+        :class:`~bioattn.fit.precision.KeyPrecisionAttention` is compared by log-likelihood
+        with β per level of the softmax and of the key-precision model (``"key_precision"``
+        in the result; small κ only rescales the logits, as β does); where κ beats both by
+        more than half the tolerance (nats) it joins the candidates, and the all-free
+        reference is the better (lower BIC) of the per-level softmax and key-precision fits
+        (restricted and free fits of either family are likelihoods of the same trials).
 
     Returns
     -------

@@ -123,10 +123,12 @@ def attention_map_figure(summary: dict) -> Figure:
             else:
                 ax.plot(x, value, "o-", color="k")
             restricted = l4 and summary["verdict"]["L4_manipulation"] == label
-            if restricted and l4["parameter"] == name:
+            if restricted and l4["parameter"] == key:
                 ax.plot(x, l4["values"], "s--", color="tab:blue", label=f"only {name} varies")
                 ax.legend(frameon=False, fontsize=7)
             ax.set_ylabel(_AXIS_LABELS[name])
+            if np.all(x > 0) and x.max() >= 10 * x.min():  # doses: a log axis
+                ax.set_xscale("log")
             if r == 0:
                 title = label.replace("_", " ")
                 if l4 and summary["verdict"]["L4_manipulation"] == label:

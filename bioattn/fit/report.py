@@ -129,6 +129,7 @@ class Analysis:
     non_causal: circuit.CircuitFitData | None = None
     template_source: str = "run"
     level_units: dict[str, str] = field(default_factory=dict)  # beside _LEVEL_UNITS
+    sweep: dict[str, Any] | None = None  # a sweep's levels (sweep_levels.describe)
 
 
 @dataclass
@@ -294,22 +295,25 @@ def _sweep_analysis(path: Path, templates_dir: Path | None, n_bins: int) -> tupl
     else:
         templates, source = _templates(first.dataset, protocol, templates_dir, sweep.model)
     label = sweep.parameter.replace(".", "_")
-    by_level = []
-    for level in sweep.levels:
+
+    def level_data(level: float, query_gain: bool) -> circuit.CircuitFitData:
         points = [p for p in sweep.points if p.level == level]
         parts = [
             circuit.scene_data(
-                p.dataset, templates, n_bins=n_bins,
+                p.dataset, templates, n_bins=n_bins, query_gain=query_gain,
                 trials=np.flatnonzero(p.dataset["set_size"].values > 1),
             )
             for p in points
         ]  # fmt: skip
-        by_level.append(circuit.concatenate(parts, "sweep_seed", [p.seed for p in points]))
-    levelled = circuit.concatenate(by_level, label, sweep.levels)
-    main = levelled
+        return circuit.concatenate(parts, "sweep_seed", [p.seed for p in points])
+
+    # Per level, unit-length feature queries (as for a run's own manipulations): the key
+    # precision model normalises the query, so the cue strength must not favour the softmax.
+    levelled = circuit.concatenate(
+        [level_data(level, query_gain=False) for level in sweep.levels], label, sweep.levels
+    )
     reference = [p for p in sweep.points if p.level == sweep.reference]
-    if reference:
-        main = by_level[sweep.levels.index(sweep.reference)]
+    main = level_data(sweep.reference, True) if reference else levelled
     analysis = Analysis(
         protocol,
         FIT_PROTOCOLS[protocol],
@@ -318,6 +322,7 @@ def _sweep_analysis(path: Path, templates_dir: Path | None, n_bins: int) -> tupl
         primary_level=label,
         template_source=source,
         level_units={label: f"{sweep.parameter} ({sweep.unit})"},
+        sweep=sweep_levels.describe(sweep),
     )
     return analysis, (reference or [first])[0].config_toml
 
@@ -544,7 +549,9 @@ def fit_run(
         per_level = level_fits[analysis.primary_level]
         levelled = analysis.levels[analysis.primary_level]
         level_data = (levelled.X, levelled.counts)
-        key_precision = levelled.query_features == levelled.key_features == _FEATURE_DIMS
+        # Sweeps only: a run's own manipulations keep the L4 of the softmax family alone.
+        features = levelled.query_features == levelled.key_features == _FEATURE_DIMS
+        key_precision = analysis.sweep is not None and features
     use_truth = main.ground_truth is not None and X.d_q == X.d_k
     verdict = verdict_ladder(
         X,
@@ -626,6 +633,7 @@ def fit_run(
         }
         | {"M_cosine": recovered["M_cosine"]},
         "attention_map": level_summary,
+        **({"sweep": analysis.sweep} if analysis.sweep is not None else {}),
         **extra,
     }
     dataset = _dataset(comparison, low, high, weights, main, confusion, level_fits, summary)

@@ -5,8 +5,9 @@ runs one visual-search per NE level and seed.  Fitting it maps the swept circuit
 the attention layer's parameters: one softmax (and one key-precision) fit per level and the
 one-parameter test L4 (:func:`bioattn.fit.evaluate.verdict_ladder`).
 
-- **The levels**: every finished point's value of the one swept parameter besides ``seed``
-  (in the grid's unit); the points of one level (its seeds) are pooled.
+- **The levels**: the value of the one swept parameter besides ``seed`` (in the grid's unit)
+  of every point of the sweep's current definition (the ids in its ``summary.csv``); the
+  points of one level (its seeds) are pooled.
 - **The values v** (the readout's single-item profiles) come from the *reference* level only:
   the point(s) whose value equals the unswept model's (e.g. the baseline 10 nM), or
   ``--templates DIR``.  With templates measured at every level separately a change of the
@@ -16,20 +17,30 @@ one-parameter test L4 (:func:`bioattn.fit.evaluate.verdict_ladder`).
 
 from __future__ import annotations
 
-import tomllib
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from bioattn import config
+from bioattn import config, units
 from bioattn.errors import BioattnError
 from bioattn.fit import circuit
 from bioattn.results import CONFIG_FILE, load_result
+from bioattn.sweep.grid import Axis, SweepSpec
+from bioattn.sweep.merge import SUMMARY_CSV
 from bioattn.sweep.store import PointStore
 
-__all__ = ["SweepPoint", "SweepLevels", "is_sweep_dir", "read_sweep", "level_templates"]
+__all__ = [
+    "SweepPoint",
+    "SweepLevels",
+    "is_sweep_dir",
+    "read_sweep",
+    "reference_level",
+    "level_templates",
+    "describe",
+]
 
 
 @dataclass(frozen=True)
@@ -70,17 +81,43 @@ def is_sweep_dir(path: Path) -> bool:
     return store.definition_path.is_file() and store.points_dir.is_dir()
 
 
-def _model_value(config_toml: str, parameter: str, origin: str) -> float:
+def _current_ids(store: PointStore, path: Path) -> list[str]:
+    """The point ids of the sweep's current definition, from the ``summary.csv`` its merge
+    wrote (``bioattn sweep --force`` keeps the points of earlier definitions beside them)."""
+    table = path / SUMMARY_CSV
+    if not table.is_file():
+        raise BioattnError(
+            f"sweep {path} has no {SUMMARY_CSV}: it is unfinished; re-run the same bioattn sweep "
+            "command to finish it"
+        )
+    with table.open(newline="", encoding="utf-8") as handle:
+        ids = [row.get("point_id") or "" for row in csv.DictReader(handle)]
+    if not ids or not all(ids):
+        raise BioattnError(f"{table} lists no point ids; expected the table bioattn sweep writes")
+    return list(dict.fromkeys(ids))
+
+
+def _point(store: PointStore, pid: str, parameter: str) -> SweepPoint:
     try:
-        model = config.parse_model(tomllib.loads(config_toml), origin)
-    except tomllib.TOMLDecodeError as error:
-        raise BioattnError(f"{origin} is malformed ({error}); expected a bioattn config") from error
-    return float(model.value(parameter))
+        if not store.done(pid):
+            raise BioattnError(f"point {pid} of sweep {store.out} is not finished; re-run it")
+        record = store.point(pid)
+        level, seed = float(record["coords"][parameter]), int(record["seed"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise BioattnError(
+            f"point {pid} of sweep {store.out} does not match its sweep.toml ({error!r}); "
+            "expected a point of the current grid"
+        ) from None
+    directory = store.path(pid)
+    dataset, _, _ = load_result(directory)
+    return SweepPoint(level, seed, dataset, (directory / CONFIG_FILE).read_text(encoding="utf-8"))
 
 
 def read_sweep(path: Path, needs_reference: bool = True) -> SweepLevels:
-    """The finished points of the sweep in ``path``; the one swept parameter besides ``seed``
-    is the level.  ``needs_reference``: the unswept model's value must be one of the levels."""
+    """The points of the sweep in ``path`` (its current definition); the one swept parameter
+    besides ``seed`` is the level.  ``needs_reference``: one level must set the parameter to
+    the unswept model's value (:func:`reference_level`)."""
+    path = Path(path)
     store = PointStore(path)
     spec = store.read_definition()
     if spec is None:
@@ -94,48 +131,37 @@ def read_sweep(path: Path, needs_reference: bool = True) -> SweepLevels:
             "parameter (e.g. --grid 'neuromod.ne.level=3,10,30 nM' --grid seed=1..5)"
         )
     axis = swept[0]
-    points = []
-    for directory in sorted(p for p in store.points_dir.iterdir() if not p.name.startswith(".")):
-        if not store.done(directory.name):
-            continue
-        record = store.point(directory.name)
-        dataset, _, _ = load_result(directory)
-        config_toml = (directory / CONFIG_FILE).read_text(encoding="utf-8")
-        level = float(record["coords"][axis.name])
-        points.append(SweepPoint(level, int(record["seed"]), dataset, config_toml))
-    if not points:
-        raise BioattnError(f"sweep {path} has no finished point; run the sweep first")
+    points = [_point(store, pid, axis.name) for pid in _current_ids(store, path)]
     points.sort(key=lambda p: (p.level, p.seed))
-    protocols = {str(p.dataset.attrs.get("protocol")) for p in points}
-    if len(protocols) != 1:
-        raise BioattnError(f"sweep {path} mixes protocols {sorted(protocols)}; expected one")
+    pairs = [(p.level, p.seed) for p in points]
+    if len(set(pairs)) != len(pairs):
+        raise BioattnError(f"sweep {path} holds a level and seed twice; expected each once")
     if len({p.level for p in points}) < 2:
         raise BioattnError(
-            f"sweep {path} has finished points at one level of {axis.name} only; a fit per level "
-            "needs >= 2 levels"
+            f"sweep {path} has one level of {axis.name} only; a fit per level needs >= 2 levels"
         )
-    reference = float("nan")
-    if needs_reference:
-        reference = _reference_level(path, spec, axis.name, points)
+    reference = reference_level(spec, axis, points) if needs_reference else float("nan")
     return SweepLevels(axis.name, axis.unit or "1", tuple(points), reference)
 
 
-def _reference_level(path: Path, spec, parameter: str, points: list[SweepPoint]) -> float:
-    """The level at which the swept parameter has the unswept model's value."""
+def reference_level(spec: SweepSpec, axis: Axis, points: list[SweepPoint]) -> float:
+    """The one level at which the swept parameter has the unswept model's value (compared in
+    SI units with a relative tolerance of 10⁻⁹ and no absolute one: nS are 10⁻⁹ S)."""
     model = spec.model or str(points[0].dataset.attrs.get("model"))
-    base = float(config.load_model(model, [f"{k}={v}" for k, v in spec.fixed.items()]).value(
-        parameter
-    ))  # fmt: skip
-    by_level = {}
-    for point in points:
-        origin = f"{path}/points/…/{CONFIG_FILE}"
-        by_level.setdefault(point.level, _model_value(point.config_toml, parameter, origin))
-    matches = [level for level, value in by_level.items() if np.isclose(value, base, rtol=1e-9)]
-    if not matches:
+    fixed = [f"{k}={v}" for k, v in spec.fixed.items()]
+    base = config.load_model(model, fixed).value(axis.name)
+    levels = sorted({p.level for p in points})
+    si = {
+        level: float(units.parse_quantity(axis.text(level), base, axis.name))
+        if isinstance(base, units.Quantity) else float(level)
+        for level in levels
+    }  # fmt: skip
+    matches = [level for level in levels if np.isclose(si[level], float(base), rtol=1e-9, atol=0)]
+    if len(matches) != 1:
         raise BioattnError(
-            f"no level of sweep {path} sets {parameter} to the model's own value ({base:g} SI); "
-            "expected it among the levels (its single-item trials give the readout templates), "
-            "or pass --templates DIR"
+            f"{len(matches)} levels of {axis.name} in sweep {spec.protocol} equal the model's own "
+            f"value ({float(base):g} SI); expected one, whose single-item trials give the readout "
+            "templates: include it in the grid, or pass --templates DIR"
         )
     return matches[0]
 
@@ -152,3 +178,23 @@ def level_templates(sweep: SweepLevels) -> circuit.Templates:
             "points with different single-item contrasts; expected one design"
         )
     return circuit.Templates(grid, np.mean([t.profiles for t in measured], axis=0))
+
+
+def describe(sweep: SweepLevels) -> dict:
+    """What was fitted, for the summary: parameter, unit, reference, and per level its seeds
+    and fitted (multi-item) trials."""
+    per_level = {}
+    for level in sweep.levels:
+        own = [p for p in sweep.points if p.level == level]
+        per_level[f"{level:g}"] = {
+            "seeds": [p.seed for p in own],
+            "multi_item_trials": int(
+                sum(p.dataset.sizes["seed"] * (p.dataset["set_size"].values > 1).sum() for p in own)
+            ),
+        }
+    return {
+        "parameter": sweep.parameter,
+        "unit": sweep.unit,
+        "reference_level": None if np.isnan(sweep.reference) else sweep.reference,
+        "levels": per_level,
+    }
