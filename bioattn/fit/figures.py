@@ -129,6 +129,8 @@ def attention_map_figure(summary: dict) -> Figure:
             ax.set_ylabel(_AXIS_LABELS[name])
             if np.all(x > 0) and x.max() >= 10 * x.min():  # doses: a log axis
                 ax.set_xscale("log")
+                ax.minorticks_off()
+                ax.set_xticks(x, [f"{v:g}" for v in x])
             if r == 0:
                 title = label.replace("_", " ")
                 if l4 and summary["verdict"]["L4_manipulation"] == label:
