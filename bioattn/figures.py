@@ -340,6 +340,10 @@ def ne_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
                 label="phasic mode (burst at each stimulus)")  # fmt: skip
         ax.set_xscale("log")
         ax.set(xlabel="NE (nM)", ylabel=ylabel)
+    names = [f"pfc_delay_selectivity_ne_{x:g}nM" for x in levels]
+    axes[2].errorbar(levels, [summary[n] for n in names], _errors(summary, names), fmt="s--",
+                     color="tab:green", capsize=3, label="query − opposite cells")  # fmt: skip
+    axes[2].legend(frameon=False, fontsize=8)
     axes[1].axhline(0.5, color="0.7", lw=0.8)
     axes[1].set_title(f"slope {summary['competition_slope']:.3f} per decade")
     axes[2].set_title(f"peak at {summary['pfc_delay_peak_level']:g} nM")

@@ -62,7 +62,7 @@ def test_samples_hold_each_level_and_type_of_one_repeat():
                 )
 
 
-def test_gain_competition_and_delay_rate_per_level():
+def test_gain_competition_delay_rate_and_selectivity_per_level():
     n, levels = 4, 3
     rates = np.zeros((n, levels, 4))
     rates[:, :, 0] = 10.0  # gain_low
@@ -71,10 +71,14 @@ def test_gain_competition_and_delay_rate_per_level():
     share[:, :, 2] = [0.6, 0.7, 0.8]
     pfc = np.zeros((n, levels, 4))
     pfc[:, :, 3] = [20.0, 40.0, 10.0]
-    out = ne_dose.analyse(rates, share, pfc, (0.25, 0.5))
+    far = np.zeros((n, levels, 4))
+    far[:, :, 3] = [20.0, 5.0, 2.0]  # level 0: every direction fires alike
+    out = ne_dose.analyse(rates, share, pfc, far, (0.25, 0.5))
     assert [out[f"gain_level_{k}"] for k in range(3)] == pytest.approx([20.0, 40.0, 80.0])
     assert [out[f"competition_level_{k}"] for k in range(3)] == pytest.approx([0.6, 0.7, 0.8])
     assert [out[f"pfc_delay_rate_level_{k}"] for k in range(3)] == pytest.approx([20, 40, 10])
+    selectivity = [out[f"pfc_delay_selectivity_level_{k}"] for k in range(3)]
+    assert selectivity == pytest.approx([0, 35, 8])
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,9 @@ Metrics (summary.json), each per level as ``<metric>_ne_<level>nM`` with its int
   to the readout (0.5 = no competition, 1 = winner takes all);
 - ``pfc_delay_rate``: mean rate of PFC pyramidal cells within ``tuning_window`` of the query in
   the delay (from ``settle``), memory trials (Hz);
+- ``pfc_delay_selectivity``: that rate minus the rate of the cells within ``tuning_window`` of
+  the opposite direction (Hz): a memory, not a network that fires everywhere (α2A strengthens
+  the preferred direction's delay firing, Wang M. et al. 2007);
 - ``competition_slope``: least-squares slope of ``competition`` against log₁₀(level), per
   decade; ``pfc_delay_peak_level``: the level of the highest delay rate.
 
@@ -46,7 +49,7 @@ from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, reg
 
 NAME = "ne-dose"
 TYPES = ("gain_low", "gain_high", "competition", "memory")
-METRICS = ("gain", "competition", "pfc_delay_rate")
+METRICS = ("gain", "competition", "pfc_delay_rate", "pfc_delay_selectivity")
 MODES = ("tonic", "phasic")
 
 
@@ -115,10 +118,13 @@ def by_repeat(x: np.ndarray, trials: list[sc.SceneTrial], n_levels: int) -> np.n
     return dose.by_repeat(x, sc.labels(trials), ("level", "type"), (n_levels, len(TYPES)))
 
 
-def analyse(rates: np.ndarray, share: np.ndarray, pfc: np.ndarray, contrasts: tuple) -> dict:
+def analyse(
+    rates: np.ndarray, share: np.ndarray, pfc: np.ndarray, pfc_far: np.ndarray, contrasts: tuple
+) -> dict:
     """Per-level metrics from per-sample arrays (sample, level, type): recorded-cell rates,
-    the strong item's charge share and the PFC delay rate of the query cells."""
-    low, high = TYPES.index("gain_low"), TYPES.index("gain_high")
+    the strong item's charge share and the PFC delay rates of the query cells and of the cells
+    opposite the query."""
+    low, high, memory = (TYPES.index(t) for t in ("gain_low", "gain_high", "memory"))
     gain = (rates[:, :, high].mean(axis=0) - rates[:, :, low].mean(axis=0)) / (
         contrasts[1] - contrasts[0]
     )
@@ -126,7 +132,8 @@ def analyse(rates: np.ndarray, share: np.ndarray, pfc: np.ndarray, contrasts: tu
         {
             "gain": gain,
             "competition": share[:, :, TYPES.index("competition")].mean(axis=0),
-            "pfc_delay_rate": pfc[:, :, TYPES.index("memory")].mean(axis=0),
+            "pfc_delay_rate": pfc[:, :, memory].mean(axis=0),
+            "pfc_delay_selectivity": (pfc - pfc_far)[:, :, memory].mean(axis=0),
         }
     )
 
@@ -160,10 +167,16 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         charge = measured["ff_charge"]
         share = charge[:, :, rec] / (charge[:, :, rec] + charge[:, :, other])
         n_pfc = outputs[0].n("pfc")
-        cells = common.angular_distance(2 * np.pi * np.arange(n_pfc) / n_pfc, p.query_angle)
-        pfc_counts = common.counts_in(outputs, delay, "pfc")[..., cells <= p.tuning_window]
-        pfc = pfc_counts.mean(axis=-1).reshape(len(seeds), -1) / (delay[:, 1] - delay[:, 0])
-        samples = [by_repeat(x, trials, len(levels)) for x in (rate, share, pfc)]
+        angles = 2 * np.pi * np.arange(n_pfc) / n_pfc
+        pfc_counts = common.counts_in(outputs, delay, "pfc")
+        pfc, pfc_far = (
+            pfc_counts[..., common.angular_distance(angles, centre) <= p.tuning_window]
+            .mean(axis=-1)
+            .reshape(len(seeds), -1)
+            / (delay[:, 1] - delay[:, 0])
+            for centre in (p.query_angle, p.query_angle + np.pi)
+        )
+        samples = [by_repeat(x, trials, len(levels)) for x in (rate, share, pfc, pfc_far)]
         point = analyse(*samples, contrasts)
         intervals = common.bootstrap_intervals(
             lambda *x: analyse(*x, contrasts), samples, seed=seeds[0]
@@ -180,6 +193,9 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             f"recorded_rate_{mode}": xr.DataArray(rate, dims=dims, attrs={"units": "Hz"}),
             f"strong_share_{mode}": xr.DataArray(share, dims=dims),
             f"pfc_delay_rate_{mode}": xr.DataArray(pfc, dims=dims, attrs={"units": "Hz"}),
+            f"pfc_delay_rate_opposite_{mode}": xr.DataArray(
+                pfc_far, dims=dims, attrs={"units": "Hz"}
+            ),
             f"ff_charge_{mode}": xr.DataArray(
                 charge, dims=(*dims, "location"), attrs={"units": "C"}
             ),  # fmt: skip
