@@ -282,7 +282,7 @@ def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_a_gain_stronger_on_interne
         assert float(objects["pfc_milieu"].f_I_nmda_rec[0]) == 1.0  # α2A / α1 act on E only
     peak = int(np.argmax(pfc))
     assert 0 < peak < len(levels) - 1  # an interior maximum
-    assert pfc[peak] > 1.1 and pfc[-1] < 0.3  # high NE collapses the recurrence (α1)
+    assert pfc[peak] > 1.0 > pfc[-1]  # α2A raises it at moderate NE, α1 lowers it at high NE
     assert np.all(np.diff(ppc_e) > 0) and np.all(np.diff(ppc_i) > 0)
     assert ppc_i[-1] - 1 > ppc_e[-1] - 1 > 0.15
 
