@@ -579,16 +579,9 @@ def _level4(
     free_bic = _information_criteria(free_ll, free_k, n_trials)["bic"]
 
     candidates = ["beta", "gain", "baseline"] + (["sink"] if "sink" in pooled.params_ else [])
-    restricted = {}
-    for parameter in candidates:
-        ll, values = _one_parameter_per_level(X, counts, levels, pooled, parameter)
-        k = pooled.n_params_ - 1 + n_levels
-        restricted[parameter] = {
-            "log_likelihood": ll,
-            "n_params": k,
-            "bic": _information_criteria(ll, k, n_trials)["bic"],
-            "values": values,
-        }
+    restricted = {
+        parameter: _restricted_fit(X, counts, levels, pooled, parameter) for parameter in candidates
+    }
     precision = None
     if key_precision:
         precision = _key_precision_per_level(X, counts, levels, hyper, restricted["beta"])
@@ -615,6 +608,17 @@ def _level4(
     }
 
 
+def _restricted_fit(
+    X: TrialSet, counts: np.ndarray, levels: np.ndarray, pooled: MixtureModel, parameter: str
+) -> dict[str, Any]:
+    """Only ``parameter`` varies across levels (:func:`_one_parameter_per_level`): its
+    log-likelihood, parameter count (the pooled model's − 1 + one per level), BIC and values."""
+    ll, values = _one_parameter_per_level(X, counts, levels, pooled, parameter)
+    k = pooled.n_params_ - 1 + np.unique(levels).size
+    bic = _information_criteria(ll, k, X.n_trials)["bic"]
+    return {"log_likelihood": ll, "n_params": k, "bic": bic, "values": values}
+
+
 def _key_precision_per_level(
     X: TrialSet,
     counts: np.ndarray,
@@ -634,16 +638,7 @@ def _key_precision_per_level(
     pooled = KeyPrecisionAttention(**{k: v for k, v in hyper.items() if k != "item_bias"})
     pooled.fit(X, counts)
     unique = np.unique(levels)
-    k = pooled.n_params_ - 1 + unique.size
-    out: dict[str, Any] = {}
-    for parameter in ("kappa", "beta"):
-        ll, values = _one_parameter_per_level(X, counts, levels, pooled, parameter)
-        out[parameter] = {
-            "log_likelihood": ll,
-            "n_params": k,
-            "bic": _information_criteria(ll, k, X.n_trials)["bic"],
-            "values": values,
-        }
+    out = {p: _restricted_fit(X, counts, levels, pooled, p) for p in ("kappa", "beta")}
     free_ll = sum(
         clone(pooled).fit(X.subset(index), counts[index]).log_likelihood_
         for index in (np.flatnonzero(levels == value) for value in unique)
