@@ -3,8 +3,9 @@
 
 Integration without spike-time interpolation can manufacture synchrony at a coarse step
 (Compte et al. 2000 used 0.02 ms; bioattn's default is 0.05 ms for the two-area circuit, whose
-LFP gamma power is 20–30 % high at 0.1 ms, and 0.1 ms for the multi-item circuit, with the
-midpoint method ``simulation.method = "rk2"``; ``--set simulation.method=euler`` reruns the
+LFP gamma power is 20–30 % high at 0.1 ms, and for the multi-item circuit, whose pulvinar
+route's share of the attention modulation is ~20 % low at 0.1 ms, with the midpoint method
+``simulation.method = "rk2"``; ``--set simulation.method=euler`` reruns the
 table with forward Euler, which is not converged at 0.1 ms).  For every protocol this runs
 ``bioattn sweep PROTOCOL --grid "simulation.dt=..." --grid "seed=1..N"`` (one build per step,
 every point written as it finishes, so an interrupted run resumes) and prints, per metric, the
@@ -20,7 +21,9 @@ Usage::
 
 Defaults: the two-area ``feature-attention`` and ``working-memory`` at 0.1, 0.05 and 0.02 ms and
 the multi-item ``biased-competition`` and ``pulvinar-inactivation`` at 0.1 and 0.05 ms, 5 seeds
-(several hours on 2 cores at full size).
+(several hours on 2 cores at full size).  ``pulvinar-inactivation`` at 0.02 ms costs ~2 core-
+hours per seed; ``--set 'protocol.pulvinar_inactivation.states=["intact", "feedback_silenced"]'``
+runs the two states behind the pulvinar's share only (half of that).
 """
 
 from __future__ import annotations

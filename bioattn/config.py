@@ -63,18 +63,19 @@ def param(
 
     ``kind`` is a unit name (``"nS"``; the value must have its dimensions and is shown in it),
     ``"deg"`` (an angle, stored in radians), ``"int"`` (a count ≥ 1), ``"float"`` (a
-    dimensionless number), ``"floats"`` (a list of them), ``"degs"`` (a list of angles) or
-    ``"text"`` (one of ``choices``).  ``before``: the value that model files written before the
-    parameter existed were run with, named in the error when it is missing.  Values must be
-    ≥ 0 unless ``signed``; > 0 if ``positive``; ≤ ``at_most`` where given (``"float"`` only).
+    dimensionless number), ``"floats"`` (a list of them), ``"degs"`` (a list of angles),
+    ``"text"`` (one of ``choices``) or ``"texts"`` (a non-empty list of distinct ``choices``).
+    ``before``: the value that model files written before the parameter existed were run with,
+    named in the error when it is missing.  Values must be ≥ 0 unless ``signed``; > 0 if
+    ``positive``; ≤ ``at_most`` where given (``"float"`` only).
 
     ``structural``: whether a change needs a new build of the network (see
     :func:`is_structural`); by default counts are structural in circuit sections, and counts,
     durations and lists (which change the trial schedule's length) in protocol sections.
     """
-    if (kind == "text") != bool(choices):
-        raise ValueError(f"param({kind!r}): choices go with, and only with, kind 'text'")
-    if kind == "text" and (signed or positive):
+    if (kind in ("text", "texts")) != bool(choices):
+        raise ValueError(f"param({kind!r}): choices go with, and only with, kinds text / texts")
+    if kind in ("text", "texts") and (signed or positive):
         raise ValueError("param('text'): a text parameter has no sign")
     if at_most is not None and kind != "float":
         raise ValueError(f"param({kind!r}): at_most goes with kind 'float' only")
@@ -432,7 +433,7 @@ def _is_number(raw: Any) -> bool:
 
 def _typed_text(raw: Any, meta: Mapping[str, Any]) -> Any:
     """Text given for a count, number or list is read as a TOML value (``"512"`` → 512)."""
-    if isinstance(raw, str) and meta["kind"] in ("int", "float", "floats", "degs"):
+    if isinstance(raw, str) and meta["kind"] in ("int", "float", "floats", "degs", "texts"):
         return _parse_override_value(raw)
     return raw
 
@@ -465,7 +466,7 @@ def is_structural(model: Model, name: str) -> bool:
     if meta["structural"] is not None:
         return bool(meta["structural"])
     if name.startswith("protocol."):
-        return meta["kind"] in ("int", "s", "floats", "degs", "text")
+        return meta["kind"] in ("int", "s", "floats", "degs", "text", "texts")
     return meta["kind"] in ("int", "text")
 
 
@@ -490,6 +491,15 @@ def parse_value(raw: object, meta: Mapping[str, Any], name: str) -> Any:
         if not isinstance(raw, str) or raw not in meta["choices"]:
             raise BioattnError(f"{name} = {raw!r}: expected one of {', '.join(meta['choices'])}")
         return raw
+    if kind == "texts":
+        items = raw if isinstance(raw, list | tuple) else None
+        if not items or not all(isinstance(x, str) and x in meta["choices"] for x in items):
+            raise BioattnError(
+                f"{name} = {raw!r}: expected a non-empty list of {', '.join(meta['choices'])}"
+            )
+        if len(set(items)) < len(items):
+            raise BioattnError(f"{name} = {raw!r}: expected each of its items once")
+        return tuple(items)
     if kind == "int":
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise BioattnError(f"{name} = {raw!r}: expected a whole number")
@@ -528,6 +538,8 @@ def _expected(meta: Mapping[str, Any]) -> str:
         if meta["before"] is not None
         else ""
     )
+    if meta["kind"] == "texts":
+        return f"a list of {', '.join(meta['choices'])}{before}"
     if meta["kind"] != "text":
         return f"{meta['kind']}{before}"
     return f"one of {', '.join(meta['choices'])}{before}"
@@ -755,7 +767,7 @@ def _raw_value(value: Any, meta: Mapping[str, Any]) -> Any:
     kind = meta["kind"]
     if kind in ("int", "float", "text"):
         return value
-    if kind == "floats":
+    if kind in ("floats", "texts"):
         return list(value)
     if kind == "deg":
         return f"{math.degrees(value)!r} deg"

@@ -258,10 +258,10 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
                          label=label if k == 0 else f"{label}, relative")  # fmt: skip
     axes[1].axhline(0, color="0.7", lw=0.8)
     axes[1].set_xticks(np.arange(len(states)), [s.replace("_", "\n") for s in states])
-    axes[1].set(
-        title=f"AMI intact {_with_ci(summary, 'ami_intact', '.3f')}\ndirect path alone "
-        f"{summary['direct_share']:.0%}, pulvinar alone {summary['pulvinar_share']:.0%}"
-    )
+    shares = [f"{label} {summary[key]:.0%}" for key, label in
+              (("direct_share", "direct path alone"), ("pulvinar_share", "pulvinar alone"))
+              if key in summary]  # fmt: skip
+    axes[1].set(title=f"AMI intact {_with_ci(summary, 'ami_intact', '.3f')}\n" + ", ".join(shares))
     axes[1].legend(frameon=False)
     _finish(fig, summary, "error bars: ")
     return fig

@@ -147,6 +147,32 @@ def test_integration_method_is_a_structural_text_parameter_that_round_trips(tmp_
     assert model.replace({"simulation.method": "rk4"})["simulation"].method == "rk4"
 
 
+STATES_KEY = "protocol.pulvinar_inactivation.states"
+
+
+def test_a_list_of_choices_parses_round_trips_and_is_structural(tmp_path):
+    model = config.load_model("multi_item", overrides=[f'{STATES_KEY}=["intact", "inactivated"]'])
+    assert model[STATES_KEY.rsplit(".", 1)[0]].states == ("intact", "inactivated")
+    assert config.is_structural(model, STATES_KEY)  # fewer states: a shorter schedule
+    loaded = config.load_model(write_model(tmp_path, config.to_toml(model)))
+    assert loaded[STATES_KEY.rsplit(".", 1)[0]].states == ("intact", "inactivated")
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        ('["intact", "asleep"]', "non-empty list of intact, inactivated"),
+        ("[]", "non-empty list"),
+        ('"intact"', "non-empty list"),
+        ("[1, 2]", "non-empty list"),
+        ('["intact", "intact"]', "each of its items once"),
+    ],
+)
+def test_a_list_of_choices_refuses_unknown_empty_and_repeated_items(value, what):
+    with pytest.raises(BioattnError, match=f"{STATES_KEY} = .*{what}"):
+        config.load_model("multi_item", overrides=[f"{STATES_KEY}={value}"])
+
+
 @pytest.mark.parametrize(
     ("model_name", "name", "expected"),
     [
@@ -374,6 +400,10 @@ def test_meta_that_is_not_a_table_is_an_error(tmp_path):
 def test_param_declarations_that_cannot_be_checked_are_refused():
     with pytest.raises(ValueError, match="choices go with"):
         config.param("text")
+    with pytest.raises(ValueError, match="choices go with"):
+        config.param("texts")
+    with pytest.raises(ValueError, match="choices go with"):
+        config.param("float", choices=("a",))
     with pytest.raises(ValueError, match="at_most goes with kind 'float' only"):
         config.param("nS", at_most=1.0)
 

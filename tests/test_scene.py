@@ -196,6 +196,32 @@ def test_biased_competition_metrics_follow_their_definition():
     assert out["pair_between"] == 1.0
 
 
+def test_pulvinar_inactivation_reports_the_shares_of_the_states_that_ran():
+    """AMI = (A - U)/(A + U) per state; a route's share = its state's AMI / intact AMI, only
+    where that state ran (``protocol.pulvinar_inactivation.states``)."""
+    rng = np.random.default_rng(3)
+    rates = np.empty((4, 2, 2))  # (sample, attention out/in, state intact/feedback silenced)
+    rates[:, 0], rates[:, 1] = (20.0, 20.0), (30.0, 25.0)
+    counts = rng.poisson(10.0, (4, 2, 2, 16)).astype(float)
+    prefs = 2 * np.pi * np.arange(16) / 16
+    states = ("intact", "feedback_silenced")
+    out = pulvinar_inactivation.analyse(rates, rates - 5.0, counts, prefs, states)
+    assert out["ami_intact"] == pytest.approx(0.2)
+    assert out["pulvinar_share"] == pytest.approx((5 / 45) / 0.2)
+    assert "direct_share" not in out and "ami_inactivated" not in out
+
+
+def test_pulvinar_inactivation_without_the_intact_state_is_one_line_exit_2(tmp_path, capsys):
+    out = tmp_path / "x"
+    argv = ["run", "pulvinar-inactivation", "--set",
+            'protocol.pulvinar_inactivation.states=["inactivated"]', "--out", str(out)]  # fmt: skip
+    code = cli.main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "protocol.pulvinar_inactivation.states" in err and "'intact'" in err
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------------------------
 # The real circuit
 # --------------------------------------------------------------------------------------------
@@ -265,8 +291,11 @@ def test_silencing_the_pulvinar_reduces_attention_modulation_without_abolishing_
     """Zhou, Schafer & Desimone 2016: with the pulvinar silenced the direct cortical feedback
     keeps part of the attention modulation (10-80 % of intact) and the evoked response falls;
     silencing the feedback too removes spatial attention.  Shared gain off (3 trials; see the
-    biased_competition_dir fixture)."""
-    model = model.replace({"shared_gain.sigma": 0.0})
+    biased_competition_dir fixture).  At dt = 0.1 ms, half the time of the model file's
+    0.05 ms: AMI intact, the direct path's share, the evoked drop and the both-silenced AMI lie
+    inside their 0.1 ms intervals at 0.05 ms (README, Numerics: 7 seeds); the pulvinar's share
+    moves (0.49 -> 0.60), and this test asks only that it is above 0 (ami_feedback_silenced)."""
+    model = model.replace({"shared_gain.sigma": 0.0, "simulation.dt": "0.1 ms"})
     result = pulvinar_inactivation.run(model, RunOptions(seeds=(1,), n_trials=3))
     s = result.summary
     assert s["pulvinar_rate_inactivated"] < 0.1 * s["pulvinar_rate_intact"]

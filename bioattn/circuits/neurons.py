@@ -17,7 +17,7 @@ targets), incremented at each spike:
     ds_GABA/dt = −s_GABA/τ_GABA                      (+1 per spike, interneurons)
 
 Integration (``simulation.method``, default the explicit midpoint method ``rk2``; time step
-``simulation.dt``: 0.05 ms in the two-area model file, 0.1 ms in the multi-item one).  Measured
+``simulation.dt``: 0.05 ms in both model files).  Measured
 with ``analysis/dt_convergence.py`` on ``working-memory`` (5 seeds, mean [95 % t interval]):
 forward Euler at 0.1 ms gave a delay bump of 6.46 [5.51, 7.40] Hz against 8.42 [7.89, 8.95] Hz
 at 0.02 ms; with rk2 (and the mode banks summed before their readouts,
@@ -28,8 +28,10 @@ the step in which V crossed V_th (no interpolation, which can manufacture synchr
 al. 1998), and a spike reaches its targets one step later; at 0.1 ms this raises the
 delay-period gamma power of the LFP proxy by ≈ 20–30 % (2.20 [1.88, 2.52] × 10⁻¹⁴ against
 1.72 [1.53, 1.91] and 1.72 [1.58, 1.86] at 0.05 / 0.02 ms; seeds 6–10: 2.10 [1.98, 2.21]
-against 1.78 [1.53, 2.03]), hence the two-area circuit's 0.05 ms.  The multi-item circuit
-records no LFP; its headline metrics are compared at 0.1 and 0.05 ms in the README.
+against 1.78 [1.53, 2.03]), hence the two-area circuit's 0.05 ms.  In the multi-item circuit
+the pulvinar route's share of the attention modulation (pulvinar-inactivation) is
+0.49 [0.42, 0.56] at 0.1 ms and 0.60 [0.53, 0.68] at 0.05 ms (7 seeds each), hence its
+0.05 ms too (README, Numerics).
 
 External afferents (background and feature-tuned drive) are Poisson spike trains with one unitary
 conductance g_ext,unit: every step g_ext jumps by g_ext,unit · Poisson((ν_bg + ν_drive)·dt) and

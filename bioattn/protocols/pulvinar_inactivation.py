@@ -7,6 +7,8 @@ muscimol-like tonic GABA_A conductance on every pulvinar relay cell (``inactivat
 replacing ``pulvinar.g_muscimol``: the direct cortical feedback is the only route left); with
 the direct PPC → column feedback silenced (``[feedback]`` conductances 0: the pulvinar is the
 only route left); and with both silenced (the control: no route for spatial attention left).
+``states`` picks which of the four run (all by default; ``intact`` is required, the shares are
+reported for the states that ran).
 
 Recorded: column cells of the recorded location preferring its item (within ``cell_window``).
 
@@ -39,6 +41,7 @@ import xarray as xr
 
 from bioattn import stats
 from bioattn.config import Model, param
+from bioattn.errors import BioattnError
 from bioattn.protocols import common
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
@@ -58,6 +61,7 @@ class PulvinarInactivationParams(sc.SceneTiming):
     recorded_location: int = param("int")
     away_location: int = param("int")
     inactivation_g: object = param("nS", positive=True)
+    states: tuple = param("texts", choices=STATES, before=list(STATES))
 
 
 def design(p: PulvinarInactivationParams, n_loc: int, n_trials: int) -> list[sc.SceneTrial]:
@@ -81,13 +85,17 @@ def _similarity_curve(counts: np.ndarray, preferences: np.ndarray) -> np.ndarray
 
 
 def analyse(
-    rates: np.ndarray, evoked: np.ndarray, counts: np.ndarray, preferences: np.ndarray
+    rates: np.ndarray,
+    evoked: np.ndarray,
+    counts: np.ndarray,
+    preferences: np.ndarray,
+    states: tuple[str, ...] = STATES,
 ) -> dict[str, float]:
     """Metrics (module docstring) from the recorded cells' rates and evoked rates (sample,
     attention, state), the recorded column's counts (sample, attention, state, cell) and the
-    cells' preferred angles (rad)."""
+    cells' preferred angles (rad); ``states`` names the state axis (``intact`` among them)."""
     out: dict[str, float] = {}
-    for k, state in enumerate(STATES):
+    for k, state in enumerate(states):
         a, u = rates[:, 1, k].mean(), rates[:, 0, k].mean()
         out[f"ami_{state}"] = float(stats.modulation_index(a, u))
         out[f"evoked_{state}"] = float(evoked[:, :, k].mean())
@@ -97,7 +105,8 @@ def analyse(
             similar = _similarity_curve(counts[:, m, k], preferences)[0]
             out[f"noise_corr_similar_attend_{label}_{state}"] = float(similar)
     for route, state in (("direct", "inactivated"), ("pulvinar", "feedback_silenced")):
-        out[f"{route}_share"] = out[f"ami_{state}"] / out["ami_intact"]
+        if state in states:
+            out[f"{route}_share"] = out[f"ami_{state}"] / out["ami_intact"]
     return out
 
 
@@ -108,6 +117,12 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     evoked rates and pulvinar rates of the four states, each route's share and the figure.
     ``options``: seeds, trials, scale, target, progress (:class:`RunOptions`)."""
     r = sc.prepare(model, NAME, design, options)
+    if "intact" not in r.p.states:
+        raise BioattnError(
+            f"protocol.pulvinar_inactivation.states = {list(r.p.states)}: expected 'intact' "
+            "among them (every share and modulation is compared with it)"
+        )
+    states = tuple(s for s in STATES if s in r.p.states)  # the order of the figure's axis
     p, seeds, n_loc, trials, window, stim = r.p, r.seeds, r.n_loc, r.trials, r.window, r.windows
     settings, progress = r.settings, r.settings.progress
     rec = p.recorded_location - 1
@@ -122,7 +137,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "both_silenced": {**muscimol, **no_feedback},
     }
     attend = np.array([t.labels["attend"] for t in trials])
-    for state in STATES:
+    for state in states:
         state_model = model.replace(edits[state]) if edits[state] else model
         if progress:
             print(f"{NAME}: {state}", flush=True)
@@ -143,43 +158,43 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         y = np.moveaxis(x[:, :, order], 0, 2)  # (seed, trial, state, ...)
         return y.reshape(-1, len(ATTENTION), *y.shape[2:])
 
-    rates = by_repeat(np.stack([per_state[s][0] for s in STATES]))
-    evoked = by_repeat(np.stack([per_state[s][1] for s in STATES]))
-    counts = by_repeat(np.stack([recorded[s] for s in STATES]))
+    rates = by_repeat(np.stack([per_state[s][0] for s in states]))
+    evoked = by_repeat(np.stack([per_state[s][1] for s in states]))
+    counts = by_repeat(np.stack([recorded[s] for s in states]))
     preferences = 2 * np.pi * np.arange(counts.shape[-1]) / counts.shape[-1]
     correlations = {
         state: np.stack(
             [_similarity_curve(counts[:, a, k], preferences) for a in range(len(ATTENTION))]
         )  # (attention, preference-difference bin)
-        for k, state in enumerate(STATES)
+        for k, state in enumerate(states)
     }
-    summary = analyse(rates, evoked, counts, preferences)
-    for state in STATES:
+    summary = analyse(rates, evoked, counts, preferences, states)
+    for state in states:
         summary[f"pulvinar_rate_{state}"] = float(measured_by_state[state]["pulvinar_rate"].mean())
     summary |= common.bootstrap_intervals(
-        lambda *x: analyse(*x, preferences), [rates, evoked, counts], seed=seeds[0]
+        lambda *x: analyse(*x, preferences, states), [rates, evoked, counts], seed=seeds[0]
     )
 
     data = {
         "recorded_rate": xr.DataArray(
-            np.stack([per_state[s][0] for s in STATES]), dims=("state", "seed", "trial"),
+            np.stack([per_state[s][0] for s in states]), dims=("state", "seed", "trial"),
             attrs={"units": "Hz"},
         ),
         "recorded_evoked": xr.DataArray(
-            np.stack([per_state[s][1] for s in STATES]), dims=("state", "seed", "trial"),
+            np.stack([per_state[s][1] for s in states]), dims=("state", "seed", "trial"),
             attrs={"units": "Hz"},
         ),
         **sc.trial_labels(trials, n_loc),
         "noise_corr_by_similarity": xr.DataArray(
-            np.stack([correlations[s] for s in STATES]),
+            np.stack([correlations[s] for s in states]),
             dims=("state", "attend", "preference_difference"), attrs={"units": "1"},
         ),
     }  # fmt: skip
-    for state in STATES:
+    for state in states:
         for name, array in sc.measures_dataset(measured_by_state[state], window).items():
             data[f"{name}_{state}"] = array
     coords = {
-        "state": list(STATES),
+        "state": list(states),
         "attend": list(ATTENTION),
         "preference_difference": list(common.SIMILARITY_CENTRES),
         "seed": seeds,
