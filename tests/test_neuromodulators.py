@@ -266,25 +266,43 @@ def test_muscarinic_block_removes_the_baseline_suppression_and_nicotinic_block_t
     assert float(sensory.f_E_stimulus[0]) == pytest.approx(expected, rel=1e-9)
 
 
-def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_a_gain_stronger_on_interneurons():
+def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere():
+    """α2A then α1 on PFC recurrence (inverted U); α1 on every excitatory input of cortical
+    pyramidal cells and on the thalamic cells' background drive; β on their recurrent GABA_A
+    (module bioattn.circuits.neuromodulators.ne)."""
     levels = (3.0, 30.0, 100.0, 1000.0, 10000.0)
-    pfc, ppc_e, ppc_i = [], [], []
+    pfc, excitation, inhibition = [], [], []
     terms = [("alpha2a", "delay_recurrence"), ("alpha1", "delay_recurrence")]
     for level in levels:
         model = config.load_model("multi_item")
         objects = _run(model, _short(model, levels=(("ne", level),)))
-        pfc.append(float(objects["pfc_milieu"].f_E_nmda_rec[0]))
-        assert float(objects["pfc_milieu"].f_E_ampa_rec[0]) == pfc[-1]
+        milieu = {area: objects[f"{area}_milieu"] for area in ("pfc", "column", "ppc", "thalamus")}
+        pfc.append(float(milieu["pfc"].f_E_nmda_rec[0]))
+        assert float(milieu["pfc"].f_E_ampa_rec[0]) == pfc[-1]
         assert pfc[-1] == pytest.approx(_factor(model, "ne", level, terms), rel=1e-9)
-        ppc_e.append(float(objects["ppc_milieu"].f_E_long_range[0]))
-        ppc_i.append(float(objects["ppc_milieu"].f_I_gaba_rec[0]))
-        assert float(objects["thalamus_milieu"].f_E_background[0]) == ppc_e[-1]
-        assert float(objects["pfc_milieu"].f_I_nmda_rec[0]) == 1.0  # α2A / α1 act on E only
+        assert float(milieu["pfc"].f_I_nmda_rec[0]) == 1.0  # α2A / α1 act on E only
+        alpha1 = _factor(model, "ne", level, [("alpha1", "excitation")])
+        beta = _factor(model, "ne", level, [("beta", "inhibition")])
+        for area in ("column", "ppc"):
+            for term in ("stimulus", "ampa_rec", "nmda_rec", "long_range"):
+                assert float(getattr(milieu[area], f"f_E_{term}")[0]) == pytest.approx(alpha1)
+                assert float(getattr(milieu[area], f"f_I_{term}")[0]) == 1.0
+            assert float(milieu[area].f_E_gaba_rec[0]) == pytest.approx(beta, rel=1e-9)
+            assert float(milieu[area].f_E_background[0]) == 1.0
+        drive = _factor(model, "ne", level, [("alpha1", "thalamic_drive")])
+        for cell in ("E", "I"):
+            assert float(getattr(milieu["thalamus"], f"f_{cell}_background")[0]) == pytest.approx(
+                drive, rel=1e-9
+            )
+            assert float(getattr(milieu["thalamus"], f"f_{cell}_long_range")[0]) == 1.0
+        excitation.append(alpha1)
+        inhibition.append(beta)
     peak = int(np.argmax(pfc))
     assert 0 < peak < len(levels) - 1  # an interior maximum
     assert pfc[peak] > 1.0 > pfc[-1]  # α2A raises it at moderate NE, α1 lowers it at high NE
-    assert np.all(np.diff(ppc_e) > 0) and np.all(np.diff(ppc_i) > 0)
-    assert ppc_i[-1] - 1 > ppc_e[-1] - 1 > 0.15
+    assert np.all(np.diff(excitation) > 0) and np.all(np.diff(inhibition) > 0)
+    assert excitation[0] < 1.0 < excitation[2] and excitation[-1] > 1.8  # occupancy 0.97
+    assert inhibition[-1] > 1.8
 
 
 def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
@@ -354,7 +372,7 @@ def test_levels_are_run_time_values_of_a_built_network():
     assert np.allclose(np.asarray(values["ne_tonic.values"]), 80 * NM)
     assert float(values["pfc_milieu.block_da_d1"]) == 0.5
     for name in ("neuromod.ne.level", "neuromod.da.d1.block", "neuromod.ach.burst",
-                 "neuromod.ne.beta.gain_i", "neuromod.da.tau_clearance"):  # fmt: skip
+                 "neuromod.ne.beta.inhibition", "neuromod.da.tau_clearance"):  # fmt: skip
         assert not config.is_structural(model, name)
 
 

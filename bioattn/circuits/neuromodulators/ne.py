@@ -8,11 +8,19 @@ LC neurons fire tonically (a few Hz) or in phasic bursts that follow task events
   receptors on pyramidal spines close HCN channels and strengthen the recurrent network that
   holds delay activity; at high levels α1 (and β1) weaken it.  ``alpha2a.delay_recurrence``
   and ``alpha1.delay_recurrence`` scale the recurrent AMPA and NMDA onto PFC pyramidal cells.
-- **Gain** (Servan-Schreiber, Printz & Cohen 1990): NE raises the slope of input–output
-  functions.  In the spiking model of Eckhoff, Wong-Lin & Holmes 2009 it scales the synaptic
-  conductances onto pyramidal cells (γ_E) and interneurons (γ_I), the interneurons more
-  strongly.  ``beta.gain_e`` / ``beta.gain_i`` scale every input term of the E / I cells of
-  the sensory, parietal, readout and thalamic areas.
+- **Signal-to-noise in sensory, parietal and thalamic cells** (Foote, Freedman & Oliver 1975;
+  Waterhouse and colleagues; the "gain" of Servan-Schreiber, Printz & Cohen 1990 and the
+  tightened attention of Eldar, Cohen & Niv 2013): through α1 receptors NE potentiates the
+  excitation of cortical pyramidal cells by glutamate (Mouradian, Sessler & Waterhouse 1991),
+  through β receptors it potentiates their GABA_A inhibition (Waterhouse, Moises & Woodward
+  1980), which suppresses weak and spontaneous firing more than strong responses; in the
+  thalamus α1 closes a K⁺ leak and depolarises relay and reticular cells (McCormick & Prince
+  1988; McCormick & Wang 1991), and NE's sharpening of thalamic responses runs through the
+  reticular nucleus (Hirata, Aguilar & Castro-Alamancos 2006).  ``alpha1.excitation`` scales
+  every excitatory input (stimulus drive, recurrent AMPA and NMDA, lateral and long-range) of
+  the E cells of the sensory, parietal and readout areas; ``beta.inhibition`` their recurrent
+  GABA_A; ``alpha1.thalamic_drive`` the background drive of relay and TRN cells (a
+  depolarisation, as the leak's closure).
 """
 
 from __future__ import annotations
@@ -20,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bioattn.circuits.neuromodulators.base import (
-    TERMS,
     Effect,
     Modulator,
     Receptor,
@@ -29,8 +36,11 @@ from bioattn.circuits.neuromodulators.base import (
 )
 from bioattn.config import param
 
-#: Areas whose cells NE's gain acts on.
-GAIN_AREAS = ("sensory", "ppc", "readout", "thalamus")
+#: Cortical areas whose pyramidal cells NE's α1 / β receptors act on.
+CORTICAL_AREAS = ("sensory", "ppc", "readout")
+#: Every excitatory input of a cortical pyramidal cell (long-range inputs to cortex are
+#: AMPA / NMDA only; only the thalamic relay has a long-range GABA_A input, from the TRN).
+EXCITATION = ("stimulus", "ampa_rec", "nmda_rec", "lateral", "long_range")
 #: The PFC's recurrent excitation (what holds delay activity).
 RECURRENCE = ("ampa_rec", "nmda_rec")
 
@@ -43,12 +53,13 @@ class Alpha2AParams(ReceptorParams):
 @dataclass(frozen=True)
 class Alpha1Params(ReceptorParams):
     delay_recurrence: float = param("float", signed=True)
+    excitation: float = param("float", signed=True)
+    thalamic_drive: float = param("float", signed=True)
 
 
 @dataclass(frozen=True)
 class BetaParams(ReceptorParams):
-    gain_e: float = param("float", signed=True)
-    gain_i: float = param("float", signed=True)
+    inhibition: float = param("float", signed=True)
 
 
 NE = register(
@@ -65,15 +76,16 @@ NE = register(
             Receptor(
                 "alpha1",
                 Alpha1Params,
-                (Effect("delay_recurrence", ("pfc",), ("E",), RECURRENCE),),
+                (
+                    Effect("delay_recurrence", ("pfc",), ("E",), RECURRENCE),
+                    Effect("excitation", CORTICAL_AREAS, ("E",), EXCITATION),
+                    Effect("thalamic_drive", ("thalamus",), ("E", "I"), ("background",)),
+                ),
             ),
             Receptor(
                 "beta",
                 BetaParams,
-                (
-                    Effect("gain_e", GAIN_AREAS, ("E",), TERMS),
-                    Effect("gain_i", GAIN_AREAS, ("I",), TERMS),
-                ),
+                (Effect("inhibition", CORTICAL_AREAS, ("E",), ("gaba_rec",)),),
             ),
         ),
     )
