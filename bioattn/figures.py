@@ -336,8 +336,9 @@ def ne_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
         names = [f"{key}_ne_{x:g}nM" for x in levels]
         ax.errorbar(levels, [summary[n] for n in names], _errors(summary, names), fmt="o-",
                     color="tab:blue", capsize=3, label="tonic level clamped")  # fmt: skip
-        ax.plot([baseline], [summary[f"{key}_phasic"]], "*", color="tab:orange", ms=11,
-                label="phasic mode (burst at each stimulus)")  # fmt: skip
+        if f"{key}_phasic" in summary:
+            ax.plot([baseline], [summary[f"{key}_phasic"]], "*", color="tab:orange", ms=11,
+                    label="phasic mode (burst at each stimulus)")  # fmt: skip
         ax.set_xscale("log")
         ax.set(xlabel="NE (nM)", ylabel=ylabel)
     names = [f"pfc_delay_selectivity_ne_{x:g}nM" for x in levels]

@@ -89,6 +89,7 @@ def test_gain_competition_delay_rate_and_selectivity_per_level():
         ("other_location=1", "expected two different locations"),
         ("contrast_high=0.2", "expected more than contrast_low"),
         ("settle='2 s'", "expected less than t_delay"),
+        ('modes=["phasic"]', "expected 'tonic' among them"),
     ],
 )
 def test_impossible_designs_are_refused(override, message):

@@ -13,7 +13,8 @@ every repeat; bioattn.circuits.neuromodulators):
 
 The same trials run a second time in the phasic mode: at the model's tonic level, with an LC
 burst (``neuromod.ne.burst``) at every stimulus onset (the tonic clamps are dropped; the
-schedule keeps its length, so the build is shared).
+schedule keeps its length, so the build is shared).  ``modes``: which run (``tonic`` required;
+without ``phasic``, half the time).
 
 Metrics (summary.json), each per level as ``<metric>_ne_<level>nM`` with its interval, as a list
 ``<metric>_by_level`` and for the phasic mode as ``<metric>_phasic``:
@@ -66,6 +67,7 @@ class NeDoseParams(sc.SceneTiming):
     weak_contrast: float = param("float", positive=True)
     tuning_window: float = param("deg", positive=True)
     settle: float = param("s")
+    modes: tuple = param("texts", choices=MODES, before=list(MODES))
 
 
 def level_name(level: float) -> str:
@@ -77,6 +79,11 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
         "protocol.ne_dose", p.recorded_location, p.other_location, n_loc
     )
     dose.check_doses("protocol.ne_dose.levels", p.levels)
+    if "tonic" not in p.modes:
+        raise BioattnError(
+            f"protocol.ne_dose.modes = {list(p.modes)}: expected 'tonic' among them (the "
+            "dose-response; 'phasic' adds the burst mode at the model's level)"
+        )
     if not p.contrast_high > p.contrast_low:
         raise BioattnError(
             f"protocol.ne_dose.contrast_high = {p.contrast_high:g}: expected more than "
@@ -149,13 +156,12 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     levels = np.asarray(p.levels, dtype=float)
     rec, other = p.recorded_location - 1, p.other_location - 1
     phasic_trials = design(p, n_loc, r.n_trials, phasic=True)
-    schedules = {
-        "tonic": (r.trials, r.schedule),
-        "phasic": (
+    schedules = {"tonic": (r.trials, r.schedule)}
+    if "phasic" in p.modes:
+        schedules["phasic"] = (
             phasic_trials,
             sc.build_schedule(p, phasic_trials, r.schedule.resolution, n_loc),
-        ),
-    }
+        )
     delay = r.schedule.windows("delay", offset=float(p.settle))
     contrasts = (p.contrast_low, p.contrast_high)
     summary: dict = {"levels": [float(x) for x in levels]}
