@@ -22,8 +22,10 @@ Usage::
 Defaults: the two-area ``feature-attention`` and ``working-memory`` at 0.1, 0.05 and 0.02 ms and
 the multi-item ``biased-competition`` and ``pulvinar-inactivation`` at 0.1 and 0.05 ms, 5 seeds
 (several hours on 2 cores at full size).  ``pulvinar-inactivation`` at 0.02 ms costs ~2 core-
-hours per seed; ``--set 'protocol.pulvinar_inactivation.states=["intact", "feedback_silenced"]'``
-runs the two states behind the pulvinar's share only (half of that).
+hours per seed (12 trials); ``--protocols pulvinar-inactivation --steps 0.05,0.02 --set
+'protocol.pulvinar_inactivation.states=["intact", "feedback_silenced"]'`` runs only the two
+states behind the pulvinar route's share (half of that; ``--set`` applies to every protocol
+listed, so list this one alone).
 """
 
 from __future__ import annotations

@@ -56,18 +56,20 @@ def param(
     positive: bool = False,
     structural: bool | None = None,
     choices: tuple[str, ...] = (),
-    before: str | float | None = None,
+    before: str | float | list | None = None,
     at_most: float | None = None,
+    required: tuple[str, ...] = (),
 ) -> Any:
     """Declare a parameter field.
 
     ``kind`` is a unit name (``"nS"``; the value must have its dimensions and is shown in it),
     ``"deg"`` (an angle, stored in radians), ``"int"`` (a count ≥ 1), ``"float"`` (a
     dimensionless number), ``"floats"`` (a list of them), ``"degs"`` (a list of angles),
-    ``"text"`` (one of ``choices``) or ``"texts"`` (a non-empty list of distinct ``choices``).
-    ``before``: the value that model files written before the parameter existed were run with,
-    named in the error when it is missing.  Values must be ≥ 0 unless ``signed``; > 0 if
-    ``positive``; ≤ ``at_most`` where given (``"float"`` only).
+    ``"text"`` (one of ``choices``) or ``"texts"`` (a non-empty list of distinct ``choices``,
+    among them every one of ``required``).  ``before``: the value that model files written
+    before the parameter existed were run with, named in the error when it is missing.  Values
+    must be ≥ 0 unless ``signed``; > 0 if ``positive``; ≤ ``at_most`` where given (``"float"``
+    only).
 
     ``structural``: whether a change needs a new build of the network (see
     :func:`is_structural`); by default counts are structural in circuit sections, and counts,
@@ -76,7 +78,9 @@ def param(
     if (kind in ("text", "texts")) != bool(choices):
         raise ValueError(f"param({kind!r}): choices go with, and only with, kinds text / texts")
     if kind in ("text", "texts") and (signed or positive):
-        raise ValueError("param('text'): a text parameter has no sign")
+        raise ValueError(f"param({kind!r}): a text parameter has no sign")
+    if set(required) - set(choices) or (required and kind != "texts"):
+        raise ValueError(f"param({kind!r}): required items go with kind 'texts', among choices")
     if at_most is not None and kind != "float":
         raise ValueError(f"param({kind!r}): at_most goes with kind 'float' only")
     return field(
@@ -88,6 +92,7 @@ def param(
             "choices": tuple(choices),
             "before": before,
             "at_most": at_most,
+            "required": tuple(required),
         }
     )
 
@@ -467,7 +472,7 @@ def is_structural(model: Model, name: str) -> bool:
         return bool(meta["structural"])
     if name.startswith("protocol."):
         return meta["kind"] in ("int", "s", "floats", "degs", "text", "texts")
-    return meta["kind"] in ("int", "text")
+    return meta["kind"] in ("int", "text", "texts")
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,6 +504,10 @@ def parse_value(raw: object, meta: Mapping[str, Any], name: str) -> Any:
             )
         if len(set(items)) < len(items):
             raise BioattnError(f"{name} = {raw!r}: expected each of its items once")
+        missing = [x for x in meta.get("required", ()) if x not in items]
+        if missing:
+            expected = ", ".join(map(repr, missing))
+            raise BioattnError(f"{name} = {raw!r}: expected {expected} among them")
         return tuple(items)
     if kind == "int":
         if isinstance(raw, bool) or not isinstance(raw, int):

@@ -233,6 +233,11 @@ def biased_competition_figure(ds: xr.Dataset, summary: dict) -> Figure:
     return fig
 
 
+#: pulvinar-inactivation's states, one colour each whichever of them ran.
+_STATE_COLOURS = {"intact": "tab:green", "inactivated": "0.6", "feedback_silenced": "tab:purple",
+                  "both_silenced": "k"}  # fmt: skip
+
+
 def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
     """Recorded column cells, attend in vs out: intact, pulvinar inactivated, direct feedback
     silenced, both silenced."""
@@ -244,7 +249,7 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
         rate = ds["recorded_rate"].sel(state=state).values
         means = [rate[:, attend == a].mean() for a in (0, 1)]
         axes[0].bar(np.arange(2) + width * k, means, width, label=state.replace("_", " "),
-                    color=("tab:green", "0.6", "tab:purple", "k")[k % 4])  # fmt: skip
+                    color=_STATE_COLOURS.get(state, "0.3"))  # fmt: skip
     axes[0].set_xticks(np.arange(2) + width * (len(states) - 1) / 2, ["attend out", "attend in"])
     axes[0].set(ylabel="rate (Hz)", title="recorded column (item-preferring cells)")
     axes[0].legend(frameon=False)
@@ -261,7 +266,8 @@ def pulvinar_inactivation_figure(ds: xr.Dataset, summary: dict) -> Figure:
     shares = [f"{label} {summary[key]:.0%}" for key, label in
               (("direct_share", "direct path alone"), ("pulvinar_share", "pulvinar alone"))
               if key in summary]  # fmt: skip
-    axes[1].set(title=f"AMI intact {_with_ci(summary, 'ami_intact', '.3f')}\n" + ", ".join(shares))
+    axes[1].set(title="\n".join([f"AMI intact {_with_ci(summary, 'ami_intact', '.3f')}",
+                                  *([", ".join(shares)] if shares else [])]))  # fmt: skip
     axes[1].legend(frameon=False)
     _finish(fig, summary, "error bars: ")
     return fig

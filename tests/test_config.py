@@ -153,7 +153,8 @@ STATES_KEY = "protocol.pulvinar_inactivation.states"
 def test_a_list_of_choices_parses_round_trips_and_is_structural(tmp_path):
     model = config.load_model("multi_item", overrides=[f'{STATES_KEY}=["intact", "inactivated"]'])
     assert model[STATES_KEY.rsplit(".", 1)[0]].states == ("intact", "inactivated")
-    assert config.is_structural(model, STATES_KEY)  # fewer states: a shorter schedule
+    # Every state is a run of the same schedule on the same build (declared so).
+    assert not config.is_structural(model, STATES_KEY)
     loaded = config.load_model(write_model(tmp_path, config.to_toml(model)))
     assert loaded[STATES_KEY.rsplit(".", 1)[0]].states == ("intact", "inactivated")
 
@@ -166,6 +167,7 @@ def test_a_list_of_choices_parses_round_trips_and_is_structural(tmp_path):
         ('"intact"', "non-empty list"),
         ("[1, 2]", "non-empty list"),
         ('["intact", "intact"]', "each of its items once"),
+        ('["inactivated", "both_silenced"]', "expected 'intact' among them"),
     ],
 )
 def test_a_list_of_choices_refuses_unknown_empty_and_repeated_items(value, what):
@@ -404,6 +406,10 @@ def test_param_declarations_that_cannot_be_checked_are_refused():
         config.param("texts")
     with pytest.raises(ValueError, match="choices go with"):
         config.param("float", choices=("a",))
+    with pytest.raises(ValueError, match="required items go with"):
+        config.param("texts", choices=("a", "b"), required=("c",))
+    with pytest.raises(ValueError, match="required items go with"):
+        config.param("text", choices=("a", "b"), required=("a",))
     with pytest.raises(ValueError, match="at_most goes with kind 'float' only"):
         config.param("nS", at_most=1.0)
 

@@ -230,6 +230,9 @@ def test_fit_errors_are_one_line_and_write_nothing(tmp_path, capsys):
     pulvinar_dir = _result_dir(tmp_path / "pi", pulvinar)
     _fails(capsys, ["fit", str(pulvinar_dir), "--out", str(out)], "pass --templates")
     _fails(capsys, ["fit", str(pulvinar_dir), "--out", str(out), "--bins", "0"], "n_bins")
+    two_states = pulvinar.assign_coords(state=["intact", "feedback_silenced"])
+    two_dir = _result_dir(tmp_path / "pi2", two_states)
+    _fails(capsys, ["fit", str(two_dir), "--out", str(out)], "'inactivated' in protocol.pulvinar")
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     out.mkdir()

@@ -81,6 +81,11 @@ def test_gain_competition_delay_rate_and_selectivity_per_level():
     assert selectivity == pytest.approx([0, 35, 8])
 
 
+def test_a_run_without_the_tonic_mode_is_refused_when_the_model_is_read():
+    with pytest.raises(BioattnError, match=r"protocol.ne_dose.modes = .*expected 'tonic'"):
+        _params('modes=["phasic"]')
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -89,7 +94,6 @@ def test_gain_competition_delay_rate_and_selectivity_per_level():
         ("other_location=1", "expected two different locations"),
         ("contrast_high=0.2", "expected more than contrast_low"),
         ("settle='2 s'", "expected less than t_delay"),
-        ('modes=["phasic"]', "expected 'tonic' among them"),
     ],
 )
 def test_impossible_designs_are_refused(override, message):

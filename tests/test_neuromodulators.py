@@ -276,18 +276,20 @@ def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere(
     for level in levels:
         model = config.load_model("multi_item")
         objects = _run(model, _short(model, levels=(("ne", level),)))
-        milieu = {area: objects[f"{area}_milieu"] for area in ("pfc", "column", "ppc", "thalamus")}
+        areas = ("pfc", "column", "ppc", "readout", "thalamus")
+        milieu = {area: objects[f"{area}_milieu"] for area in areas}
         pfc.append(float(milieu["pfc"].f_E_nmda_rec[0]))
         assert float(milieu["pfc"].f_E_ampa_rec[0]) == pfc[-1]
         assert pfc[-1] == pytest.approx(_factor(model, "ne", level, terms), rel=1e-9)
         assert float(milieu["pfc"].f_I_nmda_rec[0]) == 1.0  # α2A / α1 act on E only
         alpha1 = _factor(model, "ne", level, [("alpha1", "excitation")])
         beta = _factor(model, "ne", level, [("beta", "inhibition")])
-        for area in ("column", "ppc"):
-            for term in ("stimulus", "ampa_rec", "nmda_rec", "long_range"):
+        for area in ("column", "ppc", "readout"):
+            for term in ("stimulus", "ampa_rec", "nmda_rec", "lateral", "long_range"):
                 assert float(getattr(milieu[area], f"f_E_{term}")[0]) == pytest.approx(alpha1)
                 assert float(getattr(milieu[area], f"f_I_{term}")[0]) == 1.0
             assert float(milieu[area].f_E_gaba_rec[0]) == pytest.approx(beta, rel=1e-9)
+            assert float(milieu[area].f_I_gaba_rec[0]) == 1.0  # β: onto pyramidal cells only
             assert float(milieu[area].f_E_background[0]) == 1.0
         drive = _factor(model, "ne", level, [("alpha1", "thalamic_drive")])
         for cell in ("E", "I"):
@@ -302,6 +304,7 @@ def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere(
     assert pfc[peak] > 1.0 > pfc[-1]  # α2A raises it at moderate NE, α1 lowers it at high NE
     assert np.all(np.diff(excitation) > 0) and np.all(np.diff(inhibition) > 0)
     assert excitation[0] < 1.0 < excitation[2] and excitation[-1] > 1.8  # occupancy 0.97
+    assert 1.0 < drive < excitation[-1]  # at the highest level: the thalamic efficacy is smaller
     assert inhibition[-1] > 1.8
 
 

@@ -236,6 +236,14 @@ def _analysis(
     if protocol == "self-attention":
         parts = [circuit.self_attention_data(ds, c, n_bins) for c in ("none", "lateral")]
         return _two_conditions(protocol, parts, 1, "lateral_connections", "column_template")
+    if protocol == "pulvinar-inactivation":
+        ran = [str(x) for x in ds["state"].values] if "state" in ds.coords else []
+        if "state" in ds.coords and "inactivated" not in ran:
+            raise BioattnError(
+                f"this pulvinar-inactivation run holds the states {ran}; the fit compares "
+                "intact and inactivated: run with 'inactivated' in "
+                "protocol.pulvinar_inactivation.states"
+            )
     templates, source = _templates(ds, protocol, templates_dir, model)
     if protocol == "pulvinar-inactivation":
         parts = [

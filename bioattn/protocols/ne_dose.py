@@ -67,7 +67,10 @@ class NeDoseParams(sc.SceneTiming):
     weak_contrast: float = param("float", positive=True)
     tuning_window: float = param("deg", positive=True)
     settle: float = param("s")
-    modes: tuple = param("texts", choices=MODES, before=list(MODES))
+    # Each mode is a run of the same schedule length on the same build: not structural.
+    modes: tuple = param(
+        "texts", choices=MODES, required=("tonic",), structural=False, before=list(MODES)
+    )
 
 
 def level_name(level: float) -> str:
@@ -79,11 +82,6 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
         "protocol.ne_dose", p.recorded_location, p.other_location, n_loc
     )
     dose.check_doses("protocol.ne_dose.levels", p.levels)
-    if "tonic" not in p.modes:
-        raise BioattnError(
-            f"protocol.ne_dose.modes = {list(p.modes)}: expected 'tonic' among them (the "
-            "dose-response; 'phasic' adds the burst mode at the model's level)"
-        )
     if not p.contrast_high > p.contrast_low:
         raise BioattnError(
             f"protocol.ne_dose.contrast_high = {p.contrast_high:g}: expected more than "
