@@ -236,7 +236,7 @@ def run(
             "n_trials": n_trials,
             "model": resolved.name,
             "model_file": resolved.source_path,
-            "overrides": _override_texts(set),
+            "overrides": _override_texts(model, set),
             "call": call,
         },
     )
@@ -271,11 +271,16 @@ def close_figures(figures: Mapping[str, Any]) -> None:
         plt.close(figure)
 
 
-def _override_texts(edits: Mapping[str, Any] | Iterable[str] | None) -> list[str]:
+def _override_texts(
+    model: str | Path | config.Model | None, edits: Mapping[str, Any] | Iterable[str] | None
+) -> list[str]:
+    """The edits as ``--set`` texts; typed edits (a mapping) written back from the edited model,
+    so that ``bioattn run --set`` re-reads every one of them (lists, units, degrees)."""
     if not edits:
         return []
     if isinstance(edits, Mapping):
-        return [f"{k}={v}" for k, v in edits.items()]
+        edited = load_model(model, edits)
+        return [config.override_text(edited, name) for name in edits]
     return list(edits)
 
 

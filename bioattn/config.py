@@ -457,6 +457,15 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def override_text(model: Model, name: str) -> str:
+    """``name=value`` for parameter ``name`` of ``model``, written as ``--set`` (and
+    :meth:`Model.with_overrides`) reads it back: the model file's text of the value (units,
+    degrees) as a TOML literal (``protocol.x.states=["intact", "inactivated"]``)."""
+    section, _, key = name.strip().rpartition(".")
+    raw = _raw_value(getattr(model[section], key), model.field(name).metadata)
+    return f"{name.strip()}={json.dumps(raw, ensure_ascii=False)}"
+
+
 def is_structural(model: Model, name: str) -> bool:
     """Whether changing parameter ``name`` needs a new build of the network.
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import bioattn
 from bioattn import cli, config, results
 from bioattn.errors import BioattnError
 from bioattn.protocols import registry
@@ -304,6 +305,18 @@ def test_run_writes_a_complete_result_directory(capsys, tmp_path, fake_protocol)
     assert "x = 1" in stdout.splitlines()
     assert "y = 0.123457" in stdout.splitlines()
     assert [p.name for p in out.parent.iterdir()] == ["first"]  # no temporary leftovers
+
+
+def test_typed_api_edits_are_recorded_as_set_texts_that_reproduce_the_run(fake_protocol):
+    edits = {"pfc.g_nmda_ee": 0.3 * nS, "simulation.method": "rk4", "stimulus.kappa": 2.5}
+    run = bioattn.run(FAKE, set=edits, target="numpy", progress=False)
+    assert run.provenance["overrides"] == [
+        'pfc.g_nmda_ee="0.3 nS"',
+        'simulation.method="rk4"',
+        "stimulus.kappa=2.5",
+    ]
+    again = config.load_model(overrides=run.provenance["overrides"])
+    assert config.to_raw(again) == config.to_raw(run.config)
 
 
 def test_run_defaults_one_seed_and_the_protocol_trials(capsys, tmp_path, fake_protocol):

@@ -150,6 +150,29 @@ def test_integration_method_is_a_structural_text_parameter_that_round_trips(tmp_
 STATES_KEY = "protocol.pulvinar_inactivation.states"
 
 
+def test_typed_edits_written_as_set_texts_read_back_to_the_same_model():
+    """The provenance of ``bioattn.run(set={...})`` records each typed edit as a ``--set`` text;
+    every kind (quantity, angle, count, number, list of numbers, list of choices, text) must
+    read back to the same value."""
+    base = config.load_model("multi_item")
+    edits = {
+        "pfc.g_nmda_ee": 0.7 * nS,
+        "topdown.sigma": math.radians(40.0),
+        "simulation.method": "rk4",
+        "protocol.ne_dose.levels": (1.0, 10.0, 100.0, 1000.0, 3000.0),
+        "protocol.ne_dose.n_trials": 3,
+        "neuromod.ne.alpha1.excitation": 0.5,
+        STATES_KEY: ("intact", "inactivated"),
+    }
+    edited = base.replace(edits)
+    texts = [config.override_text(edited, name) for name in edits]
+    assert f'{STATES_KEY}=["intact", "inactivated"]' in texts
+    again = base.with_overrides(texts)
+    for name in edits:
+        section, _, key = name.rpartition(".")
+        assert getattr(again[section], key) == getattr(edited[section], key), name
+
+
 def test_a_list_of_choices_parses_round_trips_and_is_structural(tmp_path):
     model = config.load_model("multi_item", overrides=[f'{STATES_KEY}=["intact", "inactivated"]'])
     assert model[STATES_KEY.rsplit(".", 1)[0]].states == ("intact", "inactivated")
