@@ -340,6 +340,10 @@ def ne_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
               ("pfc_delay_rate", "PFC delay rate, query cells (Hz)")]  # fmt: skip
     for ax, (key, ylabel) in zip(axes, panels, strict=True):
         names = [f"{key}_ne_{x:g}nM" for x in levels]
+        if names[0] not in summary:  # not measured in this run (protocol.ne_dose.measures)
+            ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
+            ax.set(ylabel=ylabel, xticks=[], yticks=[])
+            continue
         ax.errorbar(levels, [summary[n] for n in names], _errors(summary, names), fmt="o-",
                     color="tab:blue", capsize=3, label="tonic level clamped")  # fmt: skip
         if f"{key}_phasic" in summary:
@@ -347,14 +351,18 @@ def ne_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
                     label="phasic mode (burst at each stimulus)")  # fmt: skip
         ax.set_xscale("log")
         ax.set(xlabel="NE (nM)", ylabel=ylabel)
-    names = [f"pfc_delay_selectivity_ne_{x:g}nM" for x in levels]
-    axes[2].errorbar(levels, [summary[n] for n in names], _errors(summary, names), fmt="s--",
-                     color="tab:green", capsize=3, label="query − opposite cells")  # fmt: skip
-    axes[2].legend(frameon=False, fontsize=8)
-    axes[1].axhline(0.5, color="0.7", lw=0.8)
-    axes[1].set_title(f"slope {summary['competition_slope']:.3f} per decade")
-    axes[2].set_title(f"peak at {summary['pfc_delay_peak_level']:g} nM")
-    axes[0].legend(frameon=False, fontsize=8)
+    if "pfc_delay_peak_level" in summary:
+        names = [f"pfc_delay_selectivity_ne_{x:g}nM" for x in levels]
+        axes[2].errorbar(levels, [summary[n] for n in names], _errors(summary, names),
+                         fmt="s--", color="tab:green", capsize=3,
+                         label="query − opposite cells")  # fmt: skip
+        axes[2].legend(frameon=False, fontsize=8)
+        axes[2].set_title(f"peak at {summary['pfc_delay_peak_level']:g} nM")
+    if "competition_slope" in summary:
+        axes[1].axhline(0.5, color="0.7", lw=0.8)
+        axes[1].set_title(f"slope {summary['competition_slope']:.3f} per decade")
+    if "gain_by_level" in summary:
+        axes[0].legend(frameon=False, fontsize=8)
     _finish(fig, summary, "error bars: ")
     return fig
 

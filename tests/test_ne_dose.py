@@ -81,6 +81,35 @@ def test_gain_competition_delay_rate_and_selectivity_per_level():
     assert selectivity == pytest.approx([0, 35, 8])
 
 
+def test_measures_pick_their_trial_types_and_leave_the_other_metrics_out():
+    model, p = _params('measures=["competition", "memory"]')
+    assert ne_dose.trial_types(p) == ("competition", "memory")
+    trials = ne_dose.design(p, model["scene"].n_locations, n_trials=3)
+    assert len(trials) == 3 * len(p.levels) * 2
+    kinds = [ne_dose.trial_types(p)[t.labels["type"]] for t in trials]
+    assert kinds.count("competition") == kinds.count("memory") == 3 * len(p.levels)
+    for t, kind in zip(trials, kinds, strict=True):
+        present = [b for b, item in enumerate(t.items) if item is not None]
+        assert len(present) == (2 if kind == "competition" else 0)
+    n, levels = 3, 2
+    share = np.zeros((n, levels, 2))
+    share[:, :, 0] = [0.6, 0.9]
+    pfc = np.zeros((n, levels, 2))
+    pfc[:, :, 1] = [30.0, 10.0]
+    out = ne_dose.analyse(share, share, pfc, 0 * pfc, (0.25, 0.5), ne_dose.trial_types(p))
+    assert out == pytest.approx({"competition_level_0": 0.6, "competition_level_1": 0.9,
+                                 "pfc_delay_rate_level_0": 30.0, "pfc_delay_rate_level_1": 10.0,
+                                 "pfc_delay_selectivity_level_0": 30.0,
+                                 "pfc_delay_selectivity_level_1": 10.0})  # fmt: skip
+    assert ne_dose.metrics(p) == ("competition", "pfc_delay_rate", "pfc_delay_selectivity")
+
+
+@pytest.mark.parametrize("value", ['["rates"]', "[]", '["gain", "gain"]'])
+def test_unknown_empty_or_repeated_measures_are_refused_when_the_model_is_read(value):
+    with pytest.raises(BioattnError, match=r"protocol.ne_dose.measures = .*expected"):
+        _params(f"measures={value}")
+
+
 def test_a_run_without_the_tonic_mode_is_refused_when_the_model_is_read():
     with pytest.raises(BioattnError, match=r"protocol.ne_dose.modes = .*expected 'tonic'"):
         _params('modes=["phasic"]')
@@ -94,6 +123,7 @@ def test_a_run_without_the_tonic_mode_is_refused_when_the_model_is_read():
         ("other_location=1", "expected two different locations"),
         ("contrast_high=0.2", "expected more than contrast_low"),
         ("settle='2 s'", "expected less than t_delay"),
+
     ],
 )
 def test_impossible_designs_are_refused(override, message):

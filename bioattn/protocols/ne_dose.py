@@ -14,7 +14,9 @@ every repeat; bioattn.circuits.neuromodulators):
 The same trials run a second time in the phasic mode: at the model's tonic level, with an LC
 burst (``neuromod.ne.burst``) at every stimulus onset (the tonic clamps are dropped; the
 schedule keeps its length, so the build is shared).  ``modes``: which run (``tonic`` required;
-without ``phasic``, half the time).
+without ``phasic``, half the time).  ``measures``: which metrics' trials run (``gain``: the two
+gain types, ``competition``, ``memory``; all by default), so that a calibration of one of them
+runs in a fraction of the time; the metrics of the others are left out of the summary.
 
 Metrics (summary.json), each per level as ``<metric>_ne_<level>nM`` with its interval, as a list
 ``<metric>_by_level`` and for the phasic mode as ``<metric>_phasic``:
@@ -52,6 +54,12 @@ NAME = "ne-dose"
 TYPES = ("gain_low", "gain_high", "competition", "memory")
 METRICS = ("gain", "competition", "pfc_delay_rate", "pfc_delay_selectivity")
 MODES = ("tonic", "phasic")
+#: The trial types each measure needs.
+MEASURES = {"gain": ("gain_low", "gain_high"), "competition": ("competition",),
+            "memory": ("memory",)}  # fmt: skip
+#: The summary metrics each measure gives.
+MEASURED = {"gain": ("gain",), "competition": ("competition",),
+            "memory": ("pfc_delay_rate", "pfc_delay_selectivity")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,20 @@ class NeDoseParams(sc.SceneTiming):
     modes: tuple = param(
         "texts", choices=MODES, required=("tonic",), structural=False, before=list(MODES)
     )
+    # Which trial types run sets the schedule's length: structural (the default for lists).
+    measures: tuple = param("texts", choices=tuple(MEASURES), before=list(MEASURES))
+
+
+def trial_types(p: NeDoseParams) -> tuple[str, ...]:
+    """The trial types the chosen ``measures`` need, in the order of ``TYPES``."""
+    wanted = {t for m in p.measures for t in MEASURES[m]}
+    return tuple(t for t in TYPES if t in wanted)
+
+
+def metrics(p: NeDoseParams) -> tuple[str, ...]:
+    """The summary metrics of the chosen ``measures``, in the order of ``METRICS``."""
+    wanted = {x for m in p.measures for x in MEASURED[m]}
+    return tuple(x for x in METRICS if x in wanted)
 
 
 def level_name(level: float) -> str:
@@ -92,9 +114,11 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
 
 
 def design(p: NeDoseParams, n_loc: int, n_trials: int, phasic: bool = False) -> list[sc.SceneTrial]:
-    """Every trial type at every level in each repeat (shuffled); ``phasic``: the same trials
-    at the model's level with a burst at each stimulus onset."""
+    """Every trial type of the chosen measures at every level in each repeat (shuffled; label
+    ``type`` indexes ``trial_types(p)``); ``phasic``: the same trials at the model's level with
+    a burst at each stimulus onset."""
     rec, other = _check(p, n_loc)
+    types = trial_types(p)
 
     def items(kind: str) -> list:
         scene: list = [None] * n_loc
@@ -109,7 +133,7 @@ def design(p: NeDoseParams, n_loc: int, n_trials: int, phasic: bool = False) -> 
     for k in range(n_trials):
         block = []
         for c, level in enumerate(p.levels):
-            for t, kind in enumerate(TYPES):
+            for t, kind in enumerate(types):
                 drug = {"release": (("ne", 1.0),)} if phasic else {"levels": (("ne", level),)}
                 query = p.query_angle if kind == "memory" else None
                 labels = {"type": t, "level": c, "repeat": k}
@@ -118,29 +142,38 @@ def design(p: NeDoseParams, n_loc: int, n_trials: int, phasic: bool = False) -> 
     return sc.interleave(p, blocks)
 
 
-def by_repeat(x: np.ndarray, trials: list[sc.SceneTrial], n_levels: int) -> np.ndarray:
+def by_repeat(
+    x: np.ndarray, trials: list[sc.SceneTrial], n_levels: int, n_types: int = len(TYPES)
+) -> np.ndarray:
     """(seed, trial, ...) → (sample, level, type, ...): one sample is one repeat of one seed."""
-    return dose.by_repeat(x, sc.labels(trials), ("level", "type"), (n_levels, len(TYPES)))
+    return dose.by_repeat(x, sc.labels(trials), ("level", "type"), (n_levels, n_types))
 
 
 def analyse(
-    rates: np.ndarray, share: np.ndarray, pfc: np.ndarray, pfc_far: np.ndarray, contrasts: tuple
+    rates: np.ndarray,
+    share: np.ndarray,
+    pfc: np.ndarray,
+    pfc_far: np.ndarray,
+    contrasts: tuple,
+    types: tuple[str, ...] = TYPES,
 ) -> dict:
-    """Per-level metrics from per-sample arrays (sample, level, type): recorded-cell rates,
-    the strong item's charge share and the PFC delay rates of the query cells and of the cells
-    opposite the query."""
-    low, high, memory = (TYPES.index(t) for t in ("gain_low", "gain_high", "memory"))
-    gain = (rates[:, :, high].mean(axis=0) - rates[:, :, low].mean(axis=0)) / (
-        contrasts[1] - contrasts[0]
-    )
-    return dose.level_metrics(
-        {
-            "gain": gain,
-            "competition": share[:, :, TYPES.index("competition")].mean(axis=0),
-            "pfc_delay_rate": pfc[:, :, memory].mean(axis=0),
-            "pfc_delay_selectivity": (pfc - pfc_far)[:, :, memory].mean(axis=0),
-        }
-    )
+    """Per-level metrics from per-sample arrays (sample, level, type; ``types`` names the type
+    axis): recorded-cell rates, the strong item's charge share and the PFC delay rates of the
+    query cells and of the cells opposite the query.  A metric whose trial types did not run
+    is left out."""
+    out: dict = {}
+    if "gain_low" in types:
+        low, high = types.index("gain_low"), types.index("gain_high")
+        out["gain"] = (rates[:, :, high].mean(axis=0) - rates[:, :, low].mean(axis=0)) / (
+            contrasts[1] - contrasts[0]
+        )
+    if "competition" in types:
+        out["competition"] = share[:, :, types.index("competition")].mean(axis=0)
+    if "memory" in types:
+        memory = types.index("memory")
+        out["pfc_delay_rate"] = pfc[:, :, memory].mean(axis=0)
+        out["pfc_delay_selectivity"] = (pfc - pfc_far)[:, :, memory].mean(axis=0)
+    return dose.level_metrics(out)
 
 
 def run(model: Model, options: RunOptions) -> ProtocolResult:
@@ -152,6 +185,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc = r.p, r.seeds, r.n_loc
     levels = np.asarray(p.levels, dtype=float)
+    types, measured = trial_types(p), metrics(p)
     rec, other = p.recorded_location - 1, p.other_location - 1
     phasic_trials = design(p, n_loc, r.n_trials, phasic=True)
     schedules = {"tonic": (r.trials, r.schedule)}
@@ -180,16 +214,18 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
             / (delay[:, 1] - delay[:, 0])
             for centre in (p.query_angle, p.query_angle + np.pi)
         )
-        samples = [by_repeat(x, trials, len(levels)) for x in (rate, share, pfc, pfc_far)]
-        point = analyse(*samples, contrasts)
+        samples = [
+            by_repeat(x, trials, len(levels), len(types)) for x in (rate, share, pfc, pfc_far)
+        ]
+        point = analyse(*samples, contrasts, types)
         intervals = common.bootstrap_intervals(
-            lambda *x: analyse(*x, contrasts), samples, seed=seeds[0]
+            lambda *x: analyse(*x, contrasts, types), samples, seed=seeds[0]
         )
         if mode == "tonic":
             names = [level_name(level) for level in levels]
-            summary |= dose.per_level_summary(point, intervals, METRICS, names)
+            summary |= dose.per_level_summary(point, intervals, measured, names)
         else:  # the phasic mode has no levels: pool its trials (one burst each)
-            for name in METRICS:
+            for name in measured:
                 per_level = [point[f"{name}_level_{k}"] for k in range(len(levels))]
                 summary[f"{name}_phasic"] = float(np.mean(per_level))
         dims = ("seed", "trial")
@@ -204,15 +240,17 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
                 charge, dims=(*dims, "location"), attrs={"units": "C"}
             ),  # fmt: skip
         }
-    competition = np.asarray(summary["competition_by_level"])
-    summary["competition_slope"] = float(np.polyfit(np.log10(levels), competition, 1)[0])
-    summary["pfc_delay_peak_level"] = dose.peak(levels, summary["pfc_delay_rate_by_level"])
+    if "competition" in measured:
+        competition = np.asarray(summary["competition_by_level"])
+        summary["competition_slope"] = float(np.polyfit(np.log10(levels), competition, 1)[0])
+    if "pfc_delay_rate" in measured:
+        summary["pfc_delay_peak_level"] = dose.peak(levels, summary["pfc_delay_rate_by_level"])
 
     data |= {f"{k}_index": xr.DataArray(v, dims="trial") for k, v in sc.labels(r.trials).items()}
     coords = {"seed": seeds, "trial": np.arange(len(r.trials)), "location": np.arange(n_loc)}
     attrs = {"protocol": NAME, "model": model.name, "levels_nM": summary["levels"],
              "baseline_nM": float(model.value("neuromod.ne.level")) * 1e6,
-             "trial_types": list(TYPES)}  # fmt: skip
+             "trial_types": list(types)}  # fmt: skip
     dataset = xr.Dataset(data, coords=coords, attrs=attrs)
     from bioattn.figures import ne_dose_figure
 
