@@ -123,7 +123,6 @@ def test_a_run_without_the_tonic_mode_is_refused_when_the_model_is_read():
         ("other_location=1", "expected two different locations"),
         ("contrast_high=0.2", "expected more than contrast_low"),
         ("settle='2 s'", "expected less than t_delay"),
-
     ],
 )
 def test_impossible_designs_are_refused(override, message):
