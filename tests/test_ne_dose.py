@@ -7,8 +7,9 @@ import pytest
 
 from bioattn import config
 from bioattn.errors import BioattnError
-from bioattn.protocols import ne_dose
+from bioattn.protocols import get_protocol, ne_dose
 from bioattn.protocols import scene as sc
+from bioattn.protocols.registry import RunOptions
 
 
 def _params(*overrides):
@@ -129,3 +130,28 @@ def test_impossible_designs_are_refused(override, message):
     model, p = _params(override)
     with pytest.raises(BioattnError, match=message):
         ne_dose.design(p, model["scene"].n_locations, 1)
+
+
+def test_a_competition_only_run_reports_competition_alone_and_the_strong_item_wins(
+    standalone_dir,
+):
+    """The real circuit, full size, at 0.1 ms (two levels, one repeat): only the competition
+    trials run, the summary holds competition and its slope and no other metric, and the item
+    at twice the contrast takes more than half of the readout's feedforward drive."""
+    model = config.load_model(
+        "multi_item",
+        [
+            'protocol.ne_dose.measures=["competition"]',
+            'protocol.ne_dose.modes=["tonic"]',
+            "protocol.ne_dose.levels=[3.0, 300.0]",
+            "simulation.dt=0.1 ms",
+        ],
+    )
+    options = RunOptions((1,), 1, 1.0, "cpp_standalone", standalone_dir)
+    result = get_protocol("ne-dose").run(model, options)
+    s = result.summary
+    assert len(s["competition_by_level"]) == 2 and "competition_slope" in s
+    assert not any(k.startswith(("gain", "pfc_delay")) for k in s), sorted(s)
+    assert result.dataset.attrs["trial_types"] == ["competition"]
+    assert result.dataset.sizes["trial"] == 2
+    assert all(0.5 < x < 1.0 for x in s["competition_by_level"]), s["competition_by_level"]

@@ -185,7 +185,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     r = sc.prepare(model, NAME, design, options)
     p, seeds, n_loc = r.p, r.seeds, r.n_loc
     levels = np.asarray(p.levels, dtype=float)
-    types, measured = trial_types(p), metrics(p)
+    types, reported = trial_types(p), metrics(p)
     rec, other = p.recorded_location - 1, p.other_location - 1
     phasic_trials = design(p, n_loc, r.n_trials, phasic=True)
     schedules = {"tonic": (r.trials, r.schedule)}
@@ -223,9 +223,9 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         )
         if mode == "tonic":
             names = [level_name(level) for level in levels]
-            summary |= dose.per_level_summary(point, intervals, measured, names)
+            summary |= dose.per_level_summary(point, intervals, reported, names)
         else:  # the phasic mode has no levels: pool its trials (one burst each)
-            for name in measured:
+            for name in reported:
                 per_level = [point[f"{name}_level_{k}"] for k in range(len(levels))]
                 summary[f"{name}_phasic"] = float(np.mean(per_level))
         dims = ("seed", "trial")
@@ -240,10 +240,10 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
                 charge, dims=(*dims, "location"), attrs={"units": "C"}
             ),  # fmt: skip
         }
-    if "competition" in measured:
+    if "competition" in reported:
         competition = np.asarray(summary["competition_by_level"])
         summary["competition_slope"] = float(np.polyfit(np.log10(levels), competition, 1)[0])
-    if "pfc_delay_rate" in measured:
+    if "pfc_delay_rate" in reported:
         summary["pfc_delay_peak_level"] = dose.peak(levels, summary["pfc_delay_rate_by_level"])
 
     data |= {f"{k}_index": xr.DataArray(v, dims="trial") for k, v in sc.labels(r.trials).items()}
