@@ -9,6 +9,16 @@ import pytest
 matplotlib.use("Agg")
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every pyplot figure a test opened (results keep theirs open for the caller; more
+    than 20 open in one process is matplotlib's memory warning)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 @pytest.fixture(scope="session")
 def standalone_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("brian2_standalone")
