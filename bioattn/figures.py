@@ -309,7 +309,8 @@ def da_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     levels = np.asarray(summary["levels"])
     panels = [
-        (axes[0], [("robustness", "tab:green", "memory kept")], "share of trials"),
+        (axes[0], [("robustness", "tab:green", "memory kept (share of trials)"),
+                   ("resistance", "tab:olive", "resistance (graded)")], "0 … 1"),
         (axes[1], [("tuning_width", "tab:purple", "half-width")], "delay tuning width (deg)"),
         (axes[2], [("delay_rate_pref", "tab:red", "preferred"),
                    ("delay_rate_nonpref", "0.4", "non-preferred")], "delay rate (Hz)"),
@@ -324,6 +325,7 @@ def da_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
         ax.set(xlabel="DA (nM)", ylabel=ylabel)
     axes[0].set_ylim(-0.05, 1.05)
     axes[0].set_title(f"peak robustness at {summary['robustness_peak_level']:g} nM")
+    axes[0].legend(frameon=False, fontsize=8)
     axes[2].legend(frameon=False, fontsize=8)
     _finish(fig, summary, "error bars: ")
     return fig

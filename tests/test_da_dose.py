@@ -58,10 +58,24 @@ def test_tuning_profile_and_half_width_of_a_known_bump():
 def test_analysis_averages_each_level_over_samples():
     kept = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1], [0, 1, 0]], dtype=float)
     width = np.array([[20, np.nan, 30], [22, 25, np.nan], [18, 27, 33], [20, 23, 30]])
-    out = da_dose.analyse(kept, width, kept * 10, kept * 2)
+    out = da_dose.analyse(kept, kept / 2, width, kept * 10, kept * 2)
     assert [out[f"robustness_level_{k}"] for k in range(3)] == [0.75, 0.75, 0.25]
+    assert [out[f"resistance_level_{k}"] for k in range(3)] == [0.375, 0.375, 0.125]
     assert out["tuning_width_level_1"] == pytest.approx(25.0)  # NaN (no bump) left out
     assert out["delay_rate_pref_level_2"] == pytest.approx(2.5)
+
+
+def test_resistance_is_the_share_of_the_way_to_the_distractor_the_memory_did_not_move():
+    cue, offset = np.radians(180.0), np.radians(90.0)
+    centre = np.radians([180.0, 210.0, 270.0, 300.0, 150.0, 225.0])
+    amplitude = np.array([9.0, 9.0, 9.0, 9.0, 9.0, 1.0])
+    out = da_dose.resistance(amplitude, centre, cue, offset, threshold=3.0)
+    # on the cue; a third of the way; at the distractor; beyond it; pushed away; no bump
+    np.testing.assert_allclose(out, [1.0, 2 / 3, 0.0, 0.0, 1.0, 0.0])
+    mirrored = da_dose.resistance([9.0], np.radians([150.0]), cue, -offset, threshold=3.0)
+    np.testing.assert_allclose(mirrored, [2 / 3])
+    across_zero = da_dose.resistance([9.0], np.radians([30.0]), np.radians(350.0), offset, 3.0)
+    np.testing.assert_allclose(across_zero, [1 - 40 / 90])
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,16 @@ Per trial, from PFC pyramidal cells:
   no bump stands out by ``bump_threshold``); ``delay_rate_pref`` / ``delay_rate_nonpref``:
   mean rates of cells within ``tuning_window`` of θ_c / of θ_c + 180°;
 - the memory kept: at the end of the late delay (the last ``bin``) the bump's amplitude is at
-  least ``bump_threshold`` and its centre within ``kept_tolerance`` of θ_c.
+  least ``bump_threshold`` and its centre within ``kept_tolerance`` of θ_c;
+- the resistance, a graded form of the same: 1 − d/|Δ|, d the bump centre's displacement from
+  θ_c towards the distractor (signed along Δ = ``distractor_offset``), clipped to 0 … 1, and 0
+  where no bump stands.  The end centre moves by a continuum of angles between the cue and
+  the distractor (not in two clusters), so thresholding it at ``kept_tolerance`` throws away
+  most of what a trial says.
 
 Metrics (summary.json): ``levels`` (nM); ``robustness_by_level`` (share of trials whose memory
-was kept despite the distractor, 0 … 1), ``tuning_width_by_level`` (deg),
+was kept despite the distractor, 0 … 1), ``resistance_by_level`` (mean resistance, 0 … 1),
+``tuning_width_by_level`` (deg),
 ``delay_rate_pref_by_level`` and ``delay_rate_nonpref_by_level`` (Hz); each also per level as
 ``<metric>_da_<level>nM`` with its interval; ``robustness_peak_level``: the level of the
 highest robustness (NaN if no level kept any memory).  Brunel & Wang 2001: a concerted rise
@@ -43,7 +49,7 @@ NAME = "da-dose"
 #: Width of the distance bins of the delay tuning profile.
 PROFILE_BIN_DEG = 10.0
 #: Per-level metrics (each ``<name>_by_level`` and ``<name>_da_<level>nM``).
-PER_LEVEL = ("robustness", "tuning_width", "delay_rate_pref", "delay_rate_nonpref")
+PER_LEVEL = ("robustness", "resistance", "tuning_width", "delay_rate_pref", "delay_rate_nonpref")
 
 
 @dataclass(frozen=True)
@@ -125,12 +131,31 @@ def half_width(profile: np.ndarray, threshold: float) -> float:
     return float(centres[j - 1] + (far + height / 2 - y0) / (y1 - y0) * PROFILE_BIN_DEG)
 
 
-def analyse(kept: np.ndarray, width: np.ndarray, pref: np.ndarray, nonpref: np.ndarray) -> dict:
+def resistance(
+    amplitude: np.ndarray, centre: np.ndarray, cue: float, offset: float, threshold: float
+) -> np.ndarray:
+    """Per trial, 1 − d/|offset| clipped to 0 … 1 (0 where ``amplitude`` < ``threshold``): d the
+    end bump ``centre``'s displacement from ``cue`` towards the distractor at ``cue + offset``
+    (angles in rad, signed along the offset; a bump pushed away from the distractor keeps 1)."""
+    moved = (np.asarray(centre) - cue + np.pi) % (2 * np.pi) - np.pi
+    towards = moved * np.sign(offset)
+    graded = np.clip(1.0 - towards / abs(offset), 0.0, 1.0)
+    return np.where(np.asarray(amplitude) >= threshold, graded, 0.0)
+
+
+def analyse(
+    kept: np.ndarray,
+    resisted: np.ndarray,
+    width: np.ndarray,
+    pref: np.ndarray,
+    nonpref: np.ndarray,
+) -> dict:
     """Per-level metrics (module docstring) from per-trial arrays (sample, level)."""
     with np.errstate(all="ignore"):
         return dose.level_metrics(
             {
                 "robustness": kept.mean(axis=0),
+                "resistance": resisted.mean(axis=0),
                 "tuning_width": np.nanmean(width, axis=0),
                 "delay_rate_pref": pref.mean(axis=0),
                 "delay_rate_nonpref": nonpref.mean(axis=0),
@@ -164,6 +189,9 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     kept = (amplitude >= float(p.bump_threshold)) & (
         common.angular_distance(centre, p.cue_angle) <= p.kept_tolerance
     )
+    resisted = resistance(
+        amplitude, centre, p.cue_angle, p.distractor_offset, float(p.bump_threshold)
+    )
     profile = tuning_profile(delay_rates, angles, p.cue_angle)  # (seed, trial, bin)
     width = np.vectorize(lambda s, t: half_width(profile[s, t], float(p.bump_threshold)))(
         *np.indices(profile.shape[:2])
@@ -176,7 +204,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     labels = {k: np.array([t.condition[k] for t in schedule.trials]) for k in ("level", "repeat")}
     samples = [
         dose.by_repeat(x.astype(float), labels, ("level",), (n_levels,))
-        for x in (kept, width, pref, nonpref)
+        for x in (kept, resisted, width, pref, nonpref)
     ]
     point = analyse(*samples)
     intervals = common.bootstrap_intervals(analyse, samples, seed=seeds[0])
@@ -188,6 +216,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     dims = ("seed", "trial")
     data = {
         "memory_kept": xr.DataArray(kept, dims=dims),
+        "resistance": xr.DataArray(resisted, dims=dims),
         "end_bump_amplitude": xr.DataArray(amplitude, dims=dims, attrs={"units": "Hz"}),
         "end_bump_centre": xr.DataArray(np.degrees(centre), dims=dims, attrs={"units": "deg"}),
         "delay_tuning": xr.DataArray(profile, dims=(*dims, "distance"), attrs={"units": "Hz"}),
