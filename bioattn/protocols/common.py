@@ -25,6 +25,7 @@ import xarray as xr
 from scipy import stats as scipy_stats
 
 from bioattn import config, stats
+from bioattn.circuits.ring import wrapped_difference
 from bioattn.config import Model
 from bioattn.engine import SimulationOutput
 from bioattn.errors import BioattnError
@@ -414,4 +415,4 @@ def noise_correlation_by_similarity(
 
 def angular_distance(a: np.ndarray, b: float) -> np.ndarray:
     """|a − b| on the circle, in [0, π]."""
-    return np.abs((np.asarray(a) - b + np.pi) % (2 * np.pi) - np.pi)
+    return np.abs(wrapped_difference(np.asarray(a) - b))

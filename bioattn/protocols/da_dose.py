@@ -40,6 +40,7 @@ import numpy as np
 import xarray as xr
 
 from bioattn import stats
+from bioattn.circuits.ring import wrapped_difference
 from bioattn.config import Model, param
 from bioattn.protocols import common, dose
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
@@ -137,8 +138,7 @@ def resistance(
     """Per trial, 1 − d/|offset| clipped to 0 … 1 (0 where ``amplitude`` < ``threshold``): d the
     end bump ``centre``'s displacement from ``cue`` towards the distractor at ``cue + offset``
     (angles in rad, signed along the offset; a bump pushed away from the distractor keeps 1)."""
-    moved = (np.asarray(centre) - cue + np.pi) % (2 * np.pi) - np.pi
-    towards = moved * np.sign(offset)
+    towards = wrapped_difference(np.asarray(centre) - cue) * np.sign(offset)
     graded = np.clip(1.0 - towards / abs(offset), 0.0, 1.0)
     return np.where(np.asarray(amplitude) >= threshold, graded, 0.0)
 
