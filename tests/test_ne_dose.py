@@ -111,6 +111,13 @@ def test_unknown_empty_or_repeated_measures_are_refused_when_the_model_is_read(v
         _params(f"measures={value}")
 
 
+def test_the_working_range_holds_the_levels_up_to_working_max():
+    _, p = _params("working_max='30 nM'")
+    assert ne_dose.working_levels(p) == [3.0, 10.0, 30.0]
+    _, p = _params("working_max='1 uM'")
+    assert ne_dose.working_levels(p) == list(p.levels)
+
+
 def test_a_run_without_the_tonic_mode_is_refused_when_the_model_is_read():
     with pytest.raises(BioattnError, match=r"protocol.ne_dose.modes = .*expected 'tonic'"):
         _params('modes=["phasic"]')
@@ -124,6 +131,7 @@ def test_a_run_without_the_tonic_mode_is_refused_when_the_model_is_read():
         ("other_location=1", "expected two different locations"),
         ("contrast_high=0.2", "expected more than contrast_low"),
         ("settle='2 s'", "expected less than t_delay"),
+        ("working_max='5 nM'", r"working_max = 5 nM: expected at least two of the levels"),
     ],
 )
 def test_impossible_designs_are_refused(override, message):
@@ -144,6 +152,7 @@ def test_a_competition_only_run_reports_competition_alone_and_the_strong_item_wi
             'protocol.ne_dose.measures=["competition"]',
             'protocol.ne_dose.modes=["tonic"]',
             "protocol.ne_dose.levels=[3.0, 300.0]",
+            "protocol.ne_dose.working_max='300 nM'",
             "simulation.dt=0.1 ms",
         ],
     )
@@ -151,6 +160,7 @@ def test_a_competition_only_run_reports_competition_alone_and_the_strong_item_wi
     result = get_protocol("ne-dose").run(model, options)
     s = result.summary
     assert len(s["competition_by_level"]) == 2 and "competition_slope" in s
+    assert s["competition_slope_working"] == pytest.approx(s["competition_slope"])  # 3, 300 nM
     assert not any(k.startswith(("gain", "pfc_delay")) for k in s), sorted(s)
     assert result.dataset.attrs["trial_types"] == ["competition"]
     assert result.dataset.sizes["trial"] == 2

@@ -291,8 +291,8 @@ def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere(
             assert float(milieu[area].f_E_gaba_rec[0]) == pytest.approx(beta, rel=1e-9)
             assert float(milieu[area].f_I_gaba_rec[0]) == 1.0  # β: onto pyramidal cells only
             assert float(milieu[area].f_E_background[0]) == 1.0
-        drive = _factor(model, "ne", level, [("alpha1", "thalamic_drive")])
-        for cell in ("E", "I"):
+        for cell, efficacy in (("E", "relay_drive"), ("I", "trn_drive")):
+            drive = _factor(model, "ne", level, [("alpha1", efficacy)])
             assert float(getattr(milieu["thalamus"], f"f_{cell}_background")[0]) == pytest.approx(
                 drive, rel=1e-9
             )
@@ -313,11 +313,17 @@ def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
     objects = _run(model, _short(model))
     pfc, sensory = objects["pfc_milieu"], objects["sensory_milieu"]
     nmda = _factor(model, "da", 300.0, [("d1", "nmda")])
-    assert float(pfc.f_E_nmda_rec[0]) == pytest.approx(nmda, rel=1e-9) and nmda > 1.02
+    assert nmda > 1.02
     assert float(pfc.f_I_nmda_rec[0]) == pytest.approx(nmda, rel=1e-9)
+    # onto pyramidal cells the low-affinity state's cAMP arm weakens recurrence (d1_low)
+    low = _factor(model, "da", 300.0, [("d1_low", "recurrence")])
+    assert float(pfc.f_E_nmda_rec[0]) == pytest.approx(nmda * low, rel=1e-9)
+    ampa = _factor(model, "da", 300.0, [("d1", "ampa")])
+    assert float(pfc.f_I_ampa_rec[0]) == pytest.approx(ampa, rel=1e-9) and ampa < 0.99
+    assert float(pfc.f_E_ampa_rec[0]) == pytest.approx(ampa * low, rel=1e-9)
     gaba = _factor(model, "da", 300.0, [("d1", "gaba")])
     assert float(pfc.f_E_gaba_rec[0]) == pytest.approx(gaba, rel=1e-9)
-    assert float(pfc.f_E_gaba_rec[0]) > 1.015 and float(pfc.f_E_ampa_rec[0]) < 0.99
+    assert float(pfc.f_E_gaba_rec[0]) > 1.015
     assert float(pfc.f_I_gaba_rec[0]) == 1.0
     assert all(float(getattr(sensory, f"f_{c}_{t}")[0]) == 1.0 for c in ("E", "I") for t in TERMS)
 

@@ -31,7 +31,11 @@ Metrics (summary.json), each per level as ``<metric>_ne_<level>nM`` with its int
   the opposite direction (Hz): a memory, not a network that fires everywhere (α2A strengthens
   the preferred direction's delay firing, Wang M. et al. 2007);
 - ``competition_slope``: least-squares slope of ``competition`` against log₁₀(level), per
-  decade; ``pfc_delay_peak_level``: the level of the highest delay rate.
+  decade; ``competition_slope_working``: the same over the working range, the levels up to
+  ``working_max`` (the optimal arousal at which PFC delay activity peaks; above it lies the
+  high-tonic, stress-like range where α1 / β receptors take PFC off line, Arnsten 2011, and
+  attention disengages, the exploratory mode of Aston-Jones & Cohen 2005);
+  ``pfc_delay_peak_level``: the level of the highest delay rate.
 
 Expected from the literature (to be tested, not assumed): higher NE → steeper competition
 (Eldar et al. 2013) and an inverted U of PFC delay activity (α2A then α1; Arnsten 2011).
@@ -75,6 +79,7 @@ class NeDoseParams(sc.SceneTiming):
     weak_contrast: float = param("float", positive=True)
     tuning_window: float = param("deg", positive=True)
     settle: float = param("s")
+    working_max: float = param("nM", positive=True)
     # Each mode is a run of the same schedule length on the same build: not structural.
     modes: tuple = param(
         "texts", choices=MODES, required=("tonic",), structural=False, before=list(MODES)
@@ -110,7 +115,23 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
             f"contrast_low = {p.contrast_low:g}"
         )
     dose.check_settle("protocol.ne_dose", p.settle, p.t_delay)
+    if len(set(working_levels(p))) < 2:
+        raise BioattnError(
+            f"protocol.ne_dose.working_max = {_nm(p.working_max):g} nM: expected at least two "
+            f"of the levels {list(p.levels)} nM at or below it"
+        )
     return rec, other
+
+
+def _nm(concentration: float) -> float:
+    """SI (mol/m³) → nM."""
+    return float(concentration) * 1e6
+
+
+def working_levels(p: NeDoseParams) -> list[float]:
+    """The levels (nM) of the working range: those at or below ``working_max``."""
+    top = _nm(p.working_max) * (1 + 1e-9)
+    return [float(x) for x in p.levels if x <= top]
 
 
 def design(p: NeDoseParams, n_loc: int, n_trials: int, phasic: bool = False) -> list[sc.SceneTrial]:
@@ -243,6 +264,10 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     if "competition" in reported:
         competition = np.asarray(summary["competition_by_level"])
         summary["competition_slope"] = float(np.polyfit(np.log10(levels), competition, 1)[0])
+        working = levels <= _nm(p.working_max) * (1 + 1e-9)
+        summary["competition_slope_working"] = float(
+            np.polyfit(np.log10(levels[working]), competition[working], 1)[0]
+        )
     if "pfc_delay_rate" in reported:
         summary["pfc_delay_peak_level"] = dose.peak(levels, summary["pfc_delay_rate_by_level"])
 
@@ -250,7 +275,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     coords = {"seed": seeds, "trial": np.arange(len(r.trials)), "location": np.arange(n_loc)}
     attrs = {"protocol": NAME, "model": model.name, "levels_nM": summary["levels"],
              "baseline_nM": float(model.value("neuromod.ne.level")) * 1e6,
-             "trial_types": list(types)}  # fmt: skip
+             "trial_types": list(types), "working_max_nM": _nm(p.working_max)}  # fmt: skip
     dataset = xr.Dataset(data, coords=coords, attrs=attrs)
     from bioattn.figures import ne_dose_figure
 

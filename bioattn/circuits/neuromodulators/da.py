@@ -16,7 +16,15 @@ stimulation suppresses delay firing for all directions (Vijayraghavan et al. 200
   location, :mod:`.release` — gains priority.  Noudoost & Moore 2011: D1 manipulation in FEF
   at a location raises attention-like modulation of V4 responses there and target selection
   of that location; DA signals reward-associated salience (Schultz 1998), and reward-paired
-  items capture attention (value-driven capture, Anderson, Laurent & Yantis 2011).
+  items capture attention (value-driven capture, Anderson, Laurent & Yantis 2011);
+- ``d1_low.recurrence``: the recurrent AMPA and NMDA onto PFC pyramidal cells, through the D1
+  receptors' low-affinity state (Richfield, Penney & Young 1989: high- and low-affinity D1
+  sites).  High D1 stimulation raises cAMP, which opens HCN channels on the spines of PFC
+  pyramidal cells and disconnects the recurrent network: the suppression of delay firing at
+  high D1 agonist doses in Vijayraghavan et al. 2007 is reversed by the cAMP antagonist
+  Rp-cAMPS (Arnsten 2011).  So the rising limb of the inverted U comes from the high-affinity
+  ``d1`` effects, the falling one from ``d1_low``; a D1 antagonist blocks both
+  (``d1.block`` and ``d1_low.block``).
 """
 
 from __future__ import annotations
@@ -43,6 +51,11 @@ class D1Params(ReceptorParams):
     salience: float = param("float", signed=True)
 
 
+@dataclass(frozen=True)
+class D1LowParams(ReceptorParams):
+    recurrence: float = param("float", signed=True)
+
+
 DA = register(
     Modulator(
         name="da",
@@ -58,6 +71,11 @@ DA = register(
                     Effect("gaba", PFC, ("E",), ("gaba_rec",)),
                     Effect("salience", ("ppc",), ("E",), ("long_range",)),
                 ),
+            ),
+            Receptor(
+                "d1_low",
+                D1LowParams,
+                (Effect("recurrence", PFC, ("E",), ("ampa_rec", "nmda_rec")),),
             ),
         ),
     )

@@ -19,8 +19,8 @@ LC neurons fire tonically (a few Hz) or in phasic bursts that follow task events
   reticular nucleus (Hirata, Aguilar & Castro-Alamancos 2006).  ``alpha1.excitation`` scales
   every excitatory input (stimulus drive, recurrent AMPA and NMDA, lateral and long-range) of
   the E cells of the sensory, parietal and readout areas; ``beta.inhibition`` their recurrent
-  GABA_A; ``alpha1.thalamic_drive`` the background drive of relay and TRN cells (a
-  depolarisation, as the leak's closure).
+  GABA_A; ``alpha1.relay_drive`` and ``alpha1.trn_drive`` the background drive of relay and of
+  TRN cells (a depolarisation, as the leak's closure).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class Alpha2AParams(ReceptorParams):
 class Alpha1Params(ReceptorParams):
     delay_recurrence: float = param("float", signed=True)
     excitation: float = param("float", signed=True)
-    thalamic_drive: float = param("float", signed=True)
+    relay_drive: float = param("float", signed=True)
+    trn_drive: float = param("float", signed=True)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ NE = register(
                 (
                     Effect("delay_recurrence", ("pfc",), ("E",), RECURRENCE),
                     Effect("excitation", CORTICAL_AREAS, ("E",), EXCITATION),
-                    Effect("thalamic_drive", ("thalamus",), ("E", "I"), ("background",)),
+                    Effect("relay_drive", ("thalamus",), ("E",), ("background",)),
+                    Effect("trn_drive", ("thalamus",), ("I",), ("background",)),
                 ),
             ),
             Receptor(
