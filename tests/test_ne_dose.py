@@ -151,8 +151,7 @@ def test_a_competition_only_run_reports_competition_alone_and_the_strong_item_wi
         [
             'protocol.ne_dose.measures=["competition"]',
             'protocol.ne_dose.modes=["tonic"]',
-            "protocol.ne_dose.levels=[3.0, 300.0]",
-            "protocol.ne_dose.working_max='300 nM'",
+            "protocol.ne_dose.levels=[3.0, 30.0]",
             "simulation.dt=0.1 ms",
         ],
     )
@@ -160,7 +159,7 @@ def test_a_competition_only_run_reports_competition_alone_and_the_strong_item_wi
     result = get_protocol("ne-dose").run(model, options)
     s = result.summary
     assert len(s["competition_by_level"]) == 2 and "competition_slope" in s
-    assert s["competition_slope_working"] == pytest.approx(s["competition_slope"])  # 3, 300 nM
+    assert s["competition_slope_working"] == pytest.approx(s["competition_slope"])  # 3, 30 nM
     assert not any(k.startswith(("gain", "pfc_delay")) for k in s), sorted(s)
     assert result.dataset.attrs["trial_types"] == ["competition"]
     assert result.dataset.sizes["trial"] == 2

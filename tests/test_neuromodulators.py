@@ -266,15 +266,20 @@ def test_muscarinic_block_removes_the_baseline_suppression_and_nicotinic_block_t
     assert float(sensory.f_E_stimulus[0]) == pytest.approx(expected, rel=1e-9)
 
 
+#: Every NE efficacy of the cortex and thalamus non-zero, so that each mapping is seen (the model
+#: file leaves alpha1.excitation and alpha1.relay_drive at 0, a calibration).
+NE_EFFICACIES = ["neuromod.ne.alpha1.excitation=1.0", "neuromod.ne.alpha1.relay_drive=0.3"]
+
+
 def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere():
     """α2A then α1 on PFC recurrence (inverted U); α1 on every excitatory input of cortical
-    pyramidal cells and on the thalamic cells' background drive; β on their recurrent GABA_A
-    (module bioattn.circuits.neuromodulators.ne)."""
+    pyramidal cells and on the background drive of relay and TRN cells; β on the pyramidal
+    cells' recurrent GABA_A (module bioattn.circuits.neuromodulators.ne)."""
     levels = (3.0, 30.0, 100.0, 1000.0, 10000.0)
-    pfc, excitation, inhibition = [], [], []
+    pfc, excitation, inhibition, relay, trn = [], [], [], [], []
     terms = [("alpha2a", "delay_recurrence"), ("alpha1", "delay_recurrence")]
     for level in levels:
-        model = config.load_model("multi_item")
+        model = config.load_model("multi_item", NE_EFFICACIES)
         objects = _run(model, _short(model, levels=(("ne", level),)))
         areas = ("pfc", "column", "ppc", "readout", "thalamus")
         milieu = {area: objects[f"{area}_milieu"] for area in areas}
@@ -291,21 +296,38 @@ def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere(
             assert float(milieu[area].f_E_gaba_rec[0]) == pytest.approx(beta, rel=1e-9)
             assert float(milieu[area].f_I_gaba_rec[0]) == 1.0  # β: onto pyramidal cells only
             assert float(milieu[area].f_E_background[0]) == 1.0
-        for cell, efficacy in (("E", "relay_drive"), ("I", "trn_drive")):
+        for cell, efficacy, out in (("E", "relay_drive", relay), ("I", "trn_drive", trn)):
             drive = _factor(model, "ne", level, [("alpha1", efficacy)])
             assert float(getattr(milieu["thalamus"], f"f_{cell}_background")[0]) == pytest.approx(
                 drive, rel=1e-9
             )
             assert float(getattr(milieu["thalamus"], f"f_{cell}_long_range")[0]) == 1.0
+            out.append(drive)
         excitation.append(alpha1)
         inhibition.append(beta)
     peak = int(np.argmax(pfc))
     assert 0 < peak < len(levels) - 1  # an interior maximum
     assert pfc[peak] > 1.0 > pfc[-1]  # α2A raises it at moderate NE, α1 lowers it at high NE
-    assert np.all(np.diff(excitation) > 0) and np.all(np.diff(inhibition) > 0)
-    assert excitation[0] < 1.0 < excitation[2] and excitation[-1] > 1.8  # occupancy 0.97
-    assert 1.0 < drive < excitation[-1]  # at the highest level: the thalamic efficacy is smaller
-    assert inhibition[-1] > 1.8
+    for factors in (excitation, inhibition, relay, trn):
+        assert np.all(np.diff(factors) > 0) and factors[0] < 1.0 < factors[1]
+    assert excitation[-1] > 1.8 and inhibition[-1] > 2.5  # occupancy 0.97 and 0.93
+    assert trn[-1] > 3.0 > 1.5 > relay[-1]  # the TRN is depolarised far more than the relay
+
+
+def test_ne_in_the_model_file_acts_on_the_trn_and_cortical_inhibition_not_on_excitation():
+    """The calibrated NE of the model file (README): at 100 nM the TRN's drive and the cortical
+    pyramidal cells' GABA_A rise, the relay's drive and every cortical excitation stay as at
+    the baseline."""
+    model = config.load_model("multi_item")
+    objects = _run(model, _short(model, levels=(("ne", 100.0),)))
+    thalamus, column = objects["thalamus_milieu"], objects["column_milieu"]
+    assert float(thalamus.f_I_background[0]) == pytest.approx(
+        _factor(model, "ne", 100.0, [("alpha1", "trn_drive")]), rel=1e-9
+    )
+    assert float(thalamus.f_I_background[0]) > 1.5
+    assert float(thalamus.f_E_background[0]) == 1.0
+    assert float(column.f_E_gaba_rec[0]) > 1.15
+    assert all(float(getattr(column, f"f_E_{t}")[0]) == 1.0 for t in ("stimulus", "ampa_rec"))
 
 
 def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():

@@ -21,6 +21,14 @@ LC neurons fire tonically (a few Hz) or in phasic bursts that follow task events
   the E cells of the sensory, parietal and readout areas; ``beta.inhibition`` their recurrent
   GABA_A; ``alpha1.relay_drive`` and ``alpha1.trn_drive`` the background drive of relay and of
   TRN cells (a depolarisation, as the leak's closure).
+
+  In the multi-item circuit the competition between items runs through the open-loop TRN
+  (:mod:`bioattn.circuits.thalamus`): a more depolarised TRN inhibits every relay channel, the
+  weaker item's more in proportion, so the stronger item takes more of the readout's drive.
+  A boost of every excitatory input does the opposite there (the weak item's channel climbs
+  into the saturating part of the pulvinar gate), so the model file calibrates NE's
+  competition on the TRN and β routes and leaves ``alpha1.excitation`` and
+  ``alpha1.relay_drive`` at 0 (README).
 """
 
 from __future__ import annotations
