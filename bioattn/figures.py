@@ -363,7 +363,8 @@ def ne_dose_figure(ds: xr.Dataset, summary: dict) -> Figure:
     if "competition_slope" in summary:
         axes[1].axhline(0.5, color="0.7", lw=0.8)
         top = float(ds.attrs.get("working_max_nM", levels[-1]))
-        axes[1].axvspan(levels[0], top, color="0.93", zorder=0, label="working range")
+        axes[1].axvspan(levels.min(), top, color="0.93", zorder=0, label="working range")
+        axes[1].legend(frameon=False, fontsize=8)
         axes[1].set_title(
             f"slope {summary['competition_slope']:.3f} per decade "
             f"(working range {summary['competition_slope_working']:.3f})"

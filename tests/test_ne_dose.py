@@ -118,6 +118,18 @@ def test_the_working_range_holds_the_levels_up_to_working_max():
     assert ne_dose.working_levels(p) == list(p.levels)
 
 
+def test_competition_slopes_over_every_level_and_over_the_working_range():
+    levels = np.array([3.0, 30.0, 300.0])
+    out = ne_dose.competition_slopes(levels, np.array([0.6, 0.8, 0.5]), [3.0, 30.0])
+    assert out["competition_slope_working"] == pytest.approx(0.2)  # +0.2 over one decade
+    assert out["competition_slope"] == pytest.approx(-0.05)  # least squares over two decades
+
+
+def test_the_working_range_is_checked_only_when_competition_is_measured():
+    model, p = _params("working_max='5 nM'", 'measures=["memory"]')
+    assert len(ne_dose.design(p, model["scene"].n_locations, 1)) == len(p.levels)
+
+
 def test_a_run_without_the_tonic_mode_is_refused_when_the_model_is_read():
     with pytest.raises(BioattnError, match=r"protocol.ne_dose.modes = .*expected 'tonic'"):
         _params('modes=["phasic"]')

@@ -331,7 +331,9 @@ def test_ne_in_the_model_file_acts_on_the_trn_and_cortical_inhibition_not_on_exc
 
 
 def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
-    model = config.load_model("ardid2007", ["neuromod.da.level='300 nM'"])
+    model = config.load_model(
+        "ardid2007", ["neuromod.da.level='300 nM'", "neuromod.da.d1_low.recurrence=-0.5"]
+    )
     objects = _run(model, _short(model))
     pfc, sensory = objects["pfc_milieu"], objects["sensory_milieu"]
     nmda = _factor(model, "da", 300.0, [("d1", "nmda")])
@@ -339,6 +341,7 @@ def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
     assert float(pfc.f_I_nmda_rec[0]) == pytest.approx(nmda, rel=1e-9)
     # onto pyramidal cells the low-affinity state's cAMP arm weakens recurrence (d1_low)
     low = _factor(model, "da", 300.0, [("d1_low", "recurrence")])
+    assert low < 0.95  # occupancy 0.23 at 300 nM
     assert float(pfc.f_E_nmda_rec[0]) == pytest.approx(nmda * low, rel=1e-9)
     ampa = _factor(model, "da", 300.0, [("d1", "ampa")])
     assert float(pfc.f_I_ampa_rec[0]) == pytest.approx(ampa, rel=1e-9) and ampa < 0.99

@@ -115,7 +115,7 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
             f"contrast_low = {p.contrast_low:g}"
         )
     dose.check_settle("protocol.ne_dose", p.settle, p.t_delay)
-    if len(set(working_levels(p))) < 2:
+    if "competition" in p.measures and len(set(working_levels(p))) < 2:
         raise BioattnError(
             f"protocol.ne_dose.working_max = {_nm(p.working_max):g} nM: expected at least two "
             f"of the levels {list(p.levels)} nM at or below it"
@@ -126,6 +126,21 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
 def _nm(concentration: float) -> float:
     """SI (mol/m³) → nM."""
     return float(concentration) * 1e6
+
+
+def competition_slopes(
+    levels: np.ndarray, competition: np.ndarray, working: list[float]
+) -> dict[str, float]:
+    """Least-squares slopes of ``competition`` against log₁₀(level) per decade, over every
+    level (``competition_slope``) and over the ``working`` levels
+    (``competition_slope_working``)."""
+    levels, competition = np.asarray(levels, float), np.asarray(competition, float)
+    inside = np.isin(levels, working)
+    x = np.log10(levels)
+    return {
+        "competition_slope": float(np.polyfit(x, competition, 1)[0]),
+        "competition_slope_working": float(np.polyfit(x[inside], competition[inside], 1)[0]),
+    }
 
 
 def working_levels(p: NeDoseParams) -> list[float]:
@@ -263,11 +278,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         }
     if "competition" in reported:
         competition = np.asarray(summary["competition_by_level"])
-        summary["competition_slope"] = float(np.polyfit(np.log10(levels), competition, 1)[0])
-        working = levels <= _nm(p.working_max) * (1 + 1e-9)
-        summary["competition_slope_working"] = float(
-            np.polyfit(np.log10(levels[working]), competition[working], 1)[0]
-        )
+        summary |= competition_slopes(levels, competition, working_levels(p))
     if "pfc_delay_rate" in reported:
         summary["pfc_delay_peak_level"] = dose.peak(levels, summary["pfc_delay_rate_by_level"])
 
