@@ -268,7 +268,11 @@ def test_muscarinic_block_removes_the_baseline_suppression_and_nicotinic_block_t
 
 #: Every NE efficacy of the cortex and thalamus non-zero, so that each mapping is seen (the model
 #: file leaves alpha1.excitation and alpha1.relay_drive at 0, a calibration).
-NE_EFFICACIES = ["neuromod.ne.alpha1.excitation=1.0", "neuromod.ne.alpha1.relay_drive=0.3"]
+NE_EFFICACIES = [
+    "neuromod.ne.alpha1.excitation=1.0",
+    "neuromod.ne.alpha1.relay_drive=0.3",
+    "neuromod.ne.alpha1.trn_input=0.5",
+]
 
 
 def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere():
@@ -301,8 +305,11 @@ def test_ne_gives_an_inverted_u_on_pfc_recurrence_and_signal_to_noise_elsewhere(
             assert float(getattr(milieu["thalamus"], f"f_{cell}_background")[0]) == pytest.approx(
                 drive, rel=1e-9
             )
-            assert float(getattr(milieu["thalamus"], f"f_{cell}_long_range")[0]) == 1.0
             out.append(drive)
+        trn_input = _factor(model, "ne", level, [("alpha1", "trn_input")])
+        assert float(milieu["thalamus"].f_I_long_range[0]) == pytest.approx(trn_input, rel=1e-9)
+        assert float(milieu["thalamus"].f_E_long_range[0]) == 1.0  # relay: TRN input unscaled
+        assert (trn_input > 1.0) == (level > 10.0)
         excitation.append(alpha1)
         inhibition.append(beta)
     peak = int(np.argmax(pfc))

@@ -20,7 +20,8 @@ LC neurons fire tonically (a few Hz) or in phasic bursts that follow task events
   every excitatory input (stimulus drive, recurrent AMPA and NMDA, lateral and long-range) of
   the E cells of the sensory, parietal and readout areas; ``beta.inhibition`` their recurrent
   GABA_A; ``alpha1.relay_drive`` and ``alpha1.trn_drive`` the background drive of relay and of
-  TRN cells (a depolarisation, as the leak's closure).
+  TRN cells (a depolarisation, as the leak's closure); ``alpha1.trn_input`` the TRN cells'
+  inputs from relay, columns and PFC (a gain on what drives the TRN rather than a shift).
 
   In the multi-item circuit the competition between items runs through the open-loop TRN
   (:mod:`bioattn.circuits.thalamus`): a more depolarised TRN inhibits every relay channel, the
@@ -64,6 +65,7 @@ class Alpha1Params(ReceptorParams):
     excitation: float = param("float", signed=True)
     relay_drive: float = param("float", signed=True)
     trn_drive: float = param("float", signed=True)
+    trn_input: float = param("float", signed=True)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ NE = register(
                     Effect("excitation", CORTICAL_AREAS, ("E",), EXCITATION),
                     Effect("relay_drive", ("thalamus",), ("E",), ("background",)),
                     Effect("trn_drive", ("thalamus",), ("I",), ("background",)),
+                    Effect("trn_input", ("thalamus",), ("I",), ("long_range",)),
                 ),
             ),
             Receptor(
