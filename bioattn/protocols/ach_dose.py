@@ -170,7 +170,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "protocol": NAME,
         "model": model.name,
         "levels_nM": [float(x) for x in levels],
-        "baseline_nM": float(model.value("neuromod.ach.level")) * 1e6,
+        "baseline_nM": model.value("neuromod.ach.level").in_unit("nM"),
     }
     dataset = xr.Dataset(data, coords=coords, attrs=attrs)
     from bioattn.figures import ach_dose_figure

@@ -233,7 +233,7 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
         "distance": (np.arange(profile.shape[-1]) + 0.5) * PROFILE_BIN_DEG,
     }
     attrs = {"protocol": NAME, "model": model.name, "levels_nM": summary["levels"],
-             "baseline_nM": float(model.value("neuromod.da.level")) * 1e6}  # fmt: skip
+             "baseline_nM": model.value("neuromod.da.level").in_unit("nM")}  # fmt: skip
     dataset = xr.Dataset(data, coords=coords, attrs=attrs)
     from bioattn.figures import da_dose_figure
 

@@ -53,6 +53,7 @@ from bioattn.errors import BioattnError
 from bioattn.protocols import common, dose
 from bioattn.protocols import scene as sc
 from bioattn.protocols.registry import Protocol, ProtocolResult, RunOptions, register
+from bioattn.units import Quantity
 
 NAME = "ne-dose"
 TYPES = ("gain_low", "gain_high", "competition", "memory")
@@ -79,7 +80,7 @@ class NeDoseParams(sc.SceneTiming):
     weak_contrast: float = param("float", positive=True)
     tuning_window: float = param("deg", positive=True)
     settle: float = param("s")
-    working_max: float = param("nM", positive=True)
+    working_max: Quantity = param("nM", positive=True)
     # Each mode is a run of the same schedule length on the same build: not structural.
     modes: tuple = param(
         "texts", choices=MODES, required=("tonic",), structural=False, before=list(MODES)
@@ -117,15 +118,10 @@ def _check(p: NeDoseParams, n_loc: int) -> tuple[int, int]:
     dose.check_settle("protocol.ne_dose", p.settle, p.t_delay)
     if "competition" in p.measures and len(set(working_levels(p))) < 2:
         raise BioattnError(
-            f"protocol.ne_dose.working_max = {_nm(p.working_max):g} nM: expected at least two "
-            f"of the levels {list(p.levels)} nM at or below it"
+            f"protocol.ne_dose.working_max = {p.working_max.in_unit('nM'):g} nM: expected at "
+            f"least two of the levels {list(p.levels)} nM at or below it"
         )
     return rec, other
-
-
-def _nm(concentration: float) -> float:
-    """SI (mol/m³) → nM."""
-    return float(concentration) * 1e6
 
 
 def competition_slopes(
@@ -145,7 +141,7 @@ def competition_slopes(
 
 def working_levels(p: NeDoseParams) -> list[float]:
     """The levels (nM) of the working range: those at or below ``working_max``."""
-    top = _nm(p.working_max) * (1 + 1e-9)
+    top = p.working_max.in_unit("nM") * (1 + 1e-9)
     return [float(x) for x in p.levels if x <= top]
 
 
@@ -285,8 +281,8 @@ def run(model: Model, options: RunOptions) -> ProtocolResult:
     data |= {f"{k}_index": xr.DataArray(v, dims="trial") for k, v in sc.labels(r.trials).items()}
     coords = {"seed": seeds, "trial": np.arange(len(r.trials)), "location": np.arange(n_loc)}
     attrs = {"protocol": NAME, "model": model.name, "levels_nM": summary["levels"],
-             "baseline_nM": float(model.value("neuromod.ne.level")) * 1e6,
-             "trial_types": list(types), "working_max_nM": _nm(p.working_max)}  # fmt: skip
+             "baseline_nM": model.value("neuromod.ne.level").in_unit("nM"),
+             "trial_types": list(types), "working_max_nM": p.working_max.in_unit("nM")}  # fmt: skip
     dataset = xr.Dataset(data, coords=coords, attrs=attrs)
     from bioattn.figures import ne_dose_figure
 
