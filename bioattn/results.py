@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
+import hashlib
 import importlib.metadata
 import json
 import math
@@ -176,7 +178,8 @@ def provenance(
 
     ``git_commit`` / ``git_dirty`` describe the repository holding the bioattn source, or are
     ``None`` when that cannot be determined (no git, not a checkout, installed copy).
-    Never raises because of git.
+    ``source_sha256`` identifies the code that ran even then: :func:`source_digest` of the
+    imported package.  Never raises because of git.
     """
     git_commit, git_dirty = _git_state(Path(__file__).resolve().parent)
     record: dict[str, Any] = {
@@ -194,6 +197,7 @@ def provenance(
         "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit,
         "git_dirty": git_dirty,
+        "source_sha256": source_digest(),
     }
     for key, value in (extra or {}).items():
         if key in record:
@@ -352,6 +356,18 @@ def _run_git(args: list[str], cwd: Path) -> str | None:
     if completed.returncode != 0:
         return None
     return completed.stdout
+
+
+@functools.cache
+def source_digest() -> str:
+    """SHA-256 over the imported bioattn package's Python files (relative path and bytes, in
+    sorted order): equal digests mean the same code, installed, editable or in a copied tree."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _git_state(source_dir: Path) -> tuple[str | None, bool | None]:

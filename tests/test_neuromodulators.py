@@ -337,9 +337,14 @@ def test_ne_in_the_model_file_acts_on_the_trn_and_cortical_inhibition_not_on_exc
     assert all(float(getattr(column, f"f_E_{t}")[0]) == 1.0 for t in ("stimulus", "ampa_rec"))
 
 
-def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
+def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa_and_afferent_drive():
     model = config.load_model(
-        "ardid2007", ["neuromod.da.level='300 nM'", "neuromod.da.d1_low.recurrence=-0.5"]
+        "ardid2007",
+        [
+            "neuromod.da.level='300 nM'",
+            "neuromod.da.d1_low.recurrence=-0.5",
+            "neuromod.da.d1.afferent=-0.5",
+        ],
     )
     objects = _run(model, _short(model))
     pfc, sensory = objects["pfc_milieu"], objects["sensory_milieu"]
@@ -357,6 +362,12 @@ def test_d1_raises_pfc_nmda_and_gaba_and_lowers_ampa():
     assert float(pfc.f_E_gaba_rec[0]) == pytest.approx(gaba, rel=1e-9)
     assert float(pfc.f_E_gaba_rec[0]) > 1.015
     assert float(pfc.f_I_gaba_rec[0]) == 1.0
+    # the cue / distractor drive of both PFC populations: occupancy 0.91 at 300 nM, 0.25 at
+    # the 10 nM baseline, so (1 - 0.5 * 0.91) / (1 - 0.5 * 0.25) = 0.62
+    afferent = _factor(model, "da", 300.0, [("d1", "afferent")])
+    assert afferent == pytest.approx(0.62, abs=0.01)
+    for cells in ("E", "I"):
+        assert float(getattr(pfc, f"f_{cells}_stimulus")[0]) == pytest.approx(afferent, rel=1e-9)
     assert all(float(getattr(sensory, f"f_{c}_{t}")[0]) == 1.0 for c in ("E", "I") for t in TERMS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -35,6 +36,7 @@ PROVENANCE_KEYS = {
     "command_line": str,
     "wall_time_s": float,
     "date_utc": str,
+    "source_sha256": str,
 }
 
 
@@ -247,6 +249,29 @@ def test_provenance_has_every_key_with_right_types():
     assert record["git_dirty"] is None or isinstance(record["git_dirty"], bool)
     assert record["date_utc"].endswith("+00:00")
     json.dumps(record)  # serialisable as written by write_result_dir
+
+
+def test_source_digest_names_the_code_and_changes_with_it(tmp_path, monkeypatch):
+    """The digest of the package's Python files is the same on every call and for a byte-equal
+    copy of the package, and differs once one file of the copy changes."""
+    digest = results.source_digest()
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert (
+        results.provenance(command_line=[], seed=0, target="numpy", wall_time_s=0)["source_sha256"]
+        == digest
+    )
+    package = Path(results.__file__).resolve().parent
+    copy = tmp_path / "bioattn"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    monkeypatch.setattr(results, "__file__", str(copy / "results.py"))
+    results.source_digest.cache_clear()
+    try:
+        assert results.source_digest() == digest
+        (copy / "units.py").write_text((copy / "units.py").read_text() + "\n# changed\n")
+        results.source_digest.cache_clear()
+        assert results.source_digest() != digest
+    finally:
+        results.source_digest.cache_clear()
 
 
 def test_provenance_without_git_gives_none(monkeypatch):

@@ -11,6 +11,12 @@ stimulation suppresses delay firing for all directions (Vijayraghavan et al. 200
 - ``d1.nmda``: recurrent NMDA onto PFC pyramidal cells and interneurons;
 - ``d1.ampa``: recurrent AMPA onto the same;
 - ``d1.gaba``: recurrent GABA_A onto PFC pyramidal cells;
+- ``d1.afferent``: the feature-tuned afferent drive of PFC E and I cells (the cue, and the
+  distractor of ``da-dose``).  D1 lowers non-NMDA EPSPs in PFC (Law-Tho, Hirsch & Crepel 1994;
+  Seamans et al. 2001), which in the models of Durstewitz, Kelc & Güntürkün 1999 and
+  Durstewitz, Seamans & Sejnowski 2000 diminishes the impact of intervening stimuli and
+  stabilises the active representation (the D1 state of high barriers, Durstewitz & Seamans
+  2008);
 - ``d1.salience``: the inputs of the PPC / LIP pools' pyramidal cells (from their column and
   the spatial cue): a pool whose item comes with phasic DA — a release tagged to its
   location, :mod:`.release` — gains priority.  Noudoost & Moore 2011: D1 manipulation in FEF
@@ -49,6 +55,7 @@ class D1Params(ReceptorParams):
     nmda: float = param("float", signed=True)
     ampa: float = param("float", signed=True)
     gaba: float = param("float", signed=True)
+    afferent: float = param("float", signed=True)
     salience: float = param("float", signed=True)
 
 
@@ -70,6 +77,7 @@ DA = register(
                     Effect("nmda", PFC, ("E", "I"), ("nmda_rec",)),
                     Effect("ampa", PFC, ("E", "I"), ("ampa_rec",)),
                     Effect("gaba", PFC, ("E",), ("gaba_rec",)),
+                    Effect("afferent", PFC, ("E", "I"), ("stimulus",)),
                     Effect("salience", ("ppc",), ("E",), ("long_range",)),
                 ),
             ),
