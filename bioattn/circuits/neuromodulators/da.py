@@ -28,9 +28,11 @@ stimulation suppresses delay firing for all directions (Vijayraghavan et al. 200
   sites).  High D1 stimulation raises cAMP, which opens HCN channels on the spines of PFC
   pyramidal cells and disconnects the recurrent network: the suppression of delay firing at
   high D1 agonist doses in Vijayraghavan et al. 2007 is reversed by the cAMP antagonist
-  Rp-cAMPS (Arnsten 2011).  So the rising limb of the inverted U would come from the
-  high-affinity ``d1`` effects and the falling one from ``d1_low`` (0 in the model file: a
-  screen moved the cliff without a rising limb, README).  A D1 antagonist blocks both: set
+  Rp-cAMPS (Arnsten 2011).  ``d1_low`` is 0 in the model file: a screen moved the cliff
+  without a rising limb (README).  In the model file the inverted U of ``da-dose`` comes from
+  ``d1.afferent`` (rising limb: the distractor's drive falls with D1 occupancy, while the bump
+  is unchanged) and from the recurrent ``d1`` efficacies (falling limb: above ~20 nM the ring
+  no longer holds a bump).  A D1 antagonist blocks both: set
   ``d1.block`` and ``d1_low.block`` together (each ``block`` acts on its own class only).
 """
 
