@@ -140,15 +140,15 @@ def test_contrast_response_saturates_and_attention_raises_it(standalone_dir):
 @pytest.mark.slow  # ~4 min: 3 seeds x 2 repeats x 3 levels of 3.3 s at 0.05 ms
 def test_high_dopamine_silences_the_memory_and_narrows_delay_tuning(standalone_dir):
     """Vijayraghavan et al. 2007: high D1 stimulation suppresses delay firing for all directions;
-    D1 narrows the delay tuning.  Low and baseline DA keep the memory against the distractor in
-    most trials, 200 nM (more GABA_A onto PFC pyramidal cells) silences it.  The inverted U of
-    robustness (Brunel & Wang 2001) is not reached: 5 seeds x 4 repeats give 0.70-0.85 from 1 to
-    20 nM and 0 from 50 nM (README)."""
+    D1 narrows the delay tuning.  Baseline DA keeps the memory against the distractor in most
+    trials, 200 nM (more GABA_A onto PFC pyramidal cells) silences it.  The rising limb of the
+    inverted U (low DA: a stronger distractor drive, ``d1.afferent``) is tested at a distractor
+    of 0.25 in test_da_dose.py."""
     overrides = ["protocol.da_dose.levels=[1, 10, 200]"]
     result = _run("da-dose", standalone_dir, overrides, n_trials=2, seeds=(1, 2, 3))
     s = result.summary
-    low, base, high = s["robustness_by_level"]
-    assert low >= 0.5 and base >= 0.5
+    _, base, high = s["robustness_by_level"]
+    assert base >= 0.5
     assert high <= 0.1
     pref = s["delay_rate_pref_by_level"]
     assert pref[2] < 0.3 * pref[1] < 0.3 * pref[0]
