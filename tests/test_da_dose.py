@@ -94,16 +94,13 @@ def test_impossible_designs_are_refused(override, message):
 @pytest.mark.slow  # ~8 min: 3 seeds x 4 repeats x 3 levels, full size
 def test_robustness_to_a_distractor_peaks_at_an_interior_dopamine_level():
     """Brunel & Wang 2001; Vijayraghavan et al. 2007: an inverted U of working memory against a
-    distractor.  On the real two-area circuit at the model file's defaults, distractor 0.25 of
-    the cue, seeds 1-3, 4 repeats: the memory is kept in more trials at 20 nM than at 1 nM (low
+    distractor.  On the real two-area circuit at the model file's defaults (distractor 0.25 of
+    the cue), seeds 1-3, 4 repeats: the memory is kept in more trials at 20 nM than at 1 nM (low
     D1 leaves the distractor's drive stronger) and in none at 200 nM (high D1 silences delay
     firing).  README, seeds 1-10 at 7 levels: 0.20 / 0.82 / 0 at 1 / 20 / 200 nM."""
     from bioattn.protocols.registry import RunOptions
 
-    model = config.load_model(
-        "ardid2007",
-        ["protocol.da_dose.levels=[1.0, 20.0, 200.0]", "protocol.da_dose.distractor_strength=0.25"],
-    )
+    model = config.load_model("ardid2007", ["protocol.da_dose.levels=[1.0, 20.0, 200.0]"])
     s = da_dose.run(model, RunOptions(seeds=(1, 2, 3), n_trials=4)).summary
     low, middle, high = s["robustness_by_level"]
     assert middle >= low + 0.3, s["robustness_by_level"]

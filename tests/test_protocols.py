@@ -140,11 +140,11 @@ def test_contrast_response_saturates_and_attention_raises_it(standalone_dir):
 @pytest.mark.slow  # ~4 min: 3 seeds x 2 repeats x 3 levels of 3.3 s at 0.05 ms
 def test_high_dopamine_silences_the_memory_and_narrows_delay_tuning(standalone_dir):
     """Vijayraghavan et al. 2007: high D1 stimulation suppresses delay firing for all directions;
-    D1 narrows the delay tuning.  Baseline DA keeps the memory against the distractor in most
-    trials, 200 nM (more GABA_A onto PFC pyramidal cells) silences it.  The rising limb of the
-    inverted U (low DA: a stronger distractor drive, ``d1.afferent``) is tested at a distractor
-    of 0.25 in test_da_dose.py."""
-    overrides = ["protocol.da_dose.levels=[1, 10, 200]"]
+    D1 narrows the delay tuning.  Baseline DA keeps the memory against a weak distractor (0.2 of
+    the cue) in most trials, 200 nM (more GABA_A onto PFC pyramidal cells) silences it.  The
+    rising limb of the inverted U (low DA: a stronger distractor drive, ``d1.afferent``) is
+    tested at the default distractor (0.25) in test_da_dose.py."""
+    overrides = ["protocol.da_dose.levels=[1, 10, 200]", "protocol.da_dose.distractor_strength=0.2"]
     result = _run("da-dose", standalone_dir, overrides, n_trials=2, seeds=(1, 2, 3))
     s = result.summary
     _, base, high = s["robustness_by_level"]
