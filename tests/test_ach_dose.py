@@ -107,8 +107,8 @@ def test_impossible_designs_are_refused(change, message):
 def test_attention_modulation_rises_with_acetylcholine_over_seeds():
     """Herrero et al. 2008: more ACh in V1, more attention modulation.  On the real circuit over
     3 seeds x 3 repeats (pooled, interval by bootstrap over seed x repeat samples): the AMI
-    rises per decade of ACh and is larger at 1280 than at 5 nM (README: 5 seeds x 3 repeats,
-    0.087 -> 0.186, slope 0.046 [0.029, 0.062] per decade)."""
+    rises per decade of ACh and is larger at 1280 than at 5 nM (README: 10 seeds x 3 repeats,
+    0.091 -> 0.188, slope 0.043 [0.034, 0.051] per decade)."""
     from bioattn.protocols.registry import RunOptions
 
     model = config.load_model("multi_item", ["protocol.ach_dose.levels=[5, 80, 1280]"])
